@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: MIT
+# TAP tests through automake's tap-driver.sh.  Unit tests (no KVM) are C
+# programs named tests/*-t; integration tests are shell scripts tests/*.sh
+# (see tests/integration.mk).
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+LOG_DRIVER_FLAGS = --comments --merge
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	top_builddir='$(abs_top_builddir)'; export top_builddir; \
+	VMM='$(abs_top_builddir)/vmm/vmm'; export VMM; \
+	QEMU_SYSTEM_X86_64='$(QEMU_SYSTEM_X86_64)'; export QEMU_SYSTEM_X86_64; \
+	IASL='$(IASL)'; export IASL;
+
+noinst_LIBRARIES += tests/tap/libtap.a
+tests_tap_libtap_a_SOURCES = tests/tap/basic.c tests/tap/basic.h
+EXTRA_DIST += tests/tap/libtap.sh
+
+include tests/integration.mk
+
+# Unit tests: KVM-free, link the VMM's core library.
+UNIT_LDADD = vmm/libvmmcore.a tests/tap/libtap.a
+check_PROGRAMS += tests/cli-t tests/boot-t tests/acpi-t tests/serial-t \
+	tests/devices-t tests/guest_mem-t tests/cpuid-t
+TESTS += tests/cli-t tests/boot-t tests/acpi-t tests/serial-t \
+	tests/devices-t tests/guest_mem-t tests/cpuid-t
+tests_cli_t_LDADD = $(UNIT_LDADD)
+tests_boot_t_LDADD = $(UNIT_LDADD)
+tests_acpi_t_LDADD = $(UNIT_LDADD)
+tests_serial_t_LDADD = $(UNIT_LDADD)
+tests_devices_t_LDADD = $(UNIT_LDADD)
+tests_guest_mem_t_LDADD = $(UNIT_LDADD)
+tests_cpuid_t_LDADD = $(UNIT_LDADD)
+
+# Bad command-line and file inputs: one clear line, exit 1, never a crash.
+TESTS += tests/bad-input.sh
+EXTRA_DIST += tests/bad-input.sh
+
+# The generated ACPI tables, disassembled and checked by iasl.
+TESTS += tests/acpi-iasl.sh
+EXTRA_DIST += tests/acpi-iasl.sh
