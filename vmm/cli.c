@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmm/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int parse_uint(const char *s, unsigned long min, unsigned long max,
+	       unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned int shift = 20; /* a bare number is MiB, as with qemu -m */
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (*end) {
+		switch (*end) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		case 't': case 'T': shift = 40; break;
+		default: return -1;
+		}
+		end++;
+		if (*end == 'i' && end[1] == 'B')
+			end += 2;
+		else if (*end == 'B')
+			end++;
+		if (*end)
+			return -1;
+	}
+	if (v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+void cli_usage(FILE *f)
+{
+	fprintf(f,
+"usage: vmm run [options]       boot a Linux guest\n"
+"       vmm probe               can this host's KVM run a Linux guest?\n"
+"       vmm dump-acpi [--cpus N] DIR   write the ACPI tables as DIR/<SIG>.dat\n"
+"       vmm --help | --version\n"
+"\n"
+"run options:\n"
+"  --kernel FILE     bzImage to boot (default: the built-in default guest)\n"
+"  --initrd FILE     initramfs (default: the default guest's, none with --kernel)\n"
+"  --cmdline STR     kernel command line (default: \"" DEFAULT_CMDLINE "\")\n"
+"  --mem SIZE        guest RAM, e.g. 512M, 2G; a bare number is MiB (default 512M)\n"
+"  --cpus N          vCPUs, 1-%d (default 1)\n"
+"  --console FILE    write the guest's serial console (COM1) to FILE, not stdout\n"
+"  --timeout SEC     stop the guest after SEC seconds (exit status 7)\n"
+"  -v, --verbose     more VMM messages     -q, --quiet   errors only\n"
+"\n"
+"exit status: 0 guest powered off, 1 error, 2 (probe) KVM cannot run Linux,\n"
+"             3 guest reboot, 4 triple fault, 5 KVM internal error,\n"
+"             6 stopped (signal or Ctrl-A x), 7 timeout\n",
+		VMM_MAX_CPUS);
+}
+
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS,
+       OPT_CONSOLE, OPT_TIMEOUT };
+
+static const struct option run_options[] = {
+	{ "kernel",  required_argument, NULL, OPT_KERNEL },
+	{ "initrd",  required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "mem",     required_argument, NULL, OPT_MEM },
+	{ "cpus",    required_argument, NULL, OPT_CPUS },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "verbose", no_argument,       NULL, 'v' },
+	{ "quiet",   no_argument,       NULL, 'q' },
+	{ "help",    no_argument,       NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int check_mem(uint64_t mem, uint64_t host_mem, char *err, size_t errlen,
+		     const char *arg)
+{
+	if (mem < VMM_MIN_MEM)
+		return fail(err, errlen, "--mem %s: at least %llu MiB is needed to boot Linux",
+			    arg, VMM_MIN_MEM >> 20);
+	if (mem & ((1ull << 20) - 1))
+		return fail(err, errlen, "--mem %s: must be a whole number of MiB", arg);
+	if (host_mem && mem > host_mem)
+		return fail(err, errlen, "--mem %s: more than this host's %" PRIu64 " MiB of RAM",
+			    arg, host_mem >> 20);
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct vmm_config *cfg,
+	      uint64_t host_mem_bytes, char *err, size_t errlen)
+{
+	const char *cmd;
+	unsigned long v;
+	int c;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_bytes = VMM_DEFAULT_MEM;
+	cfg->cpus = 1;
+	if (err && errlen)
+		err[0] = '\0';
+
+	if (argc < 2)
+		return fail(err, errlen, "no command given (try 'vmm --help')");
+	cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		cfg->command = CMD_HELP;
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		cfg->command = CMD_VERSION;
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		cfg->command = CMD_RUN;
+	else if (!strcmp(cmd, "probe"))
+		cfg->command = CMD_PROBE;
+	else if (!strcmp(cmd, "dump-acpi"))
+		cfg->command = CMD_DUMP_ACPI;
+	else
+		return fail(err, errlen, "unknown command '%s' (try 'vmm --help')", cmd);
+
+	/* getopt_long keeps global state: reset it so cli_parse can run twice. */
+	optind = 2;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vqh", run_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL:  cfg->kernel = optarg; break;
+		case OPT_INITRD:  cfg->initrd = optarg; break;
+		case OPT_CONSOLE: cfg->console = optarg; break;
+		case OPT_CMDLINE: cfg->cmdline = optarg; break;
+		case OPT_MEM:
+			if (parse_size(optarg, &cfg->mem_bytes))
+				return fail(err, errlen, "--mem '%s': not a size (e.g. 512M, 2G)", optarg);
+			if (check_mem(cfg->mem_bytes, host_mem_bytes, err, errlen, optarg))
+				return -1;
+			break;
+		case OPT_CPUS:
+			if (parse_uint(optarg, 1, VMM_MAX_CPUS, &v))
+				return fail(err, errlen, "--cpus '%s': must be a number from 1 to %d",
+					    optarg, VMM_MAX_CPUS);
+			cfg->cpus = (unsigned int)v;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_uint(optarg, 1, 7 * 24 * 3600, &v))
+				return fail(err, errlen, "--timeout '%s': must be seconds from 1 to 604800",
+					    optarg);
+			cfg->timeout_s = (unsigned int)v;
+			break;
+		case 'v': cfg->verbose = true; break;
+		case 'q': cfg->quiet = true; break;
+		case 'h': cfg->command = CMD_HELP; return 0;
+		case ':':
+			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return fail(err, errlen, "unknown option '%s' (try 'vmm --help')",
+				    argv[optind - 1]);
+		}
+	}
+
+	switch (cfg->command) {
+	case CMD_RUN:
+		if (optind < argc)
+			return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
+		if (cfg->kernel && !*cfg->kernel)
+			return fail(err, errlen, "--kernel: empty file name");
+		if (cfg->initrd && !*cfg->initrd)
+			return fail(err, errlen, "--initrd: empty file name");
+		if (cfg->console && !*cfg->console)
+			return fail(err, errlen, "--console: empty file name");
+		break;
+	case CMD_PROBE:
+		if (optind < argc)
+			return fail(err, errlen, "probe takes no arguments");
+		if (cfg->kernel || cfg->initrd || cfg->cmdline || cfg->console)
+			return fail(err, errlen, "probe takes no run options");
+		break;
+	case CMD_DUMP_ACPI:
+		if (optind != argc - 1)
+			return fail(err, errlen, "dump-acpi needs exactly one directory");
+		cfg->dump_dir = argv[optind];
+		break;
+	default:
+		break;
+	}
+	return 0;
+}

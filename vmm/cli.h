@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMM_CLI_H
+#define VMM_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define VMM_MIN_MEM   (64ull << 20)
+#define VMM_MAX_CPUS  64
+#define VMM_DEFAULT_MEM (512ull << 20)
+
+enum vmm_command { CMD_NONE, CMD_RUN, CMD_PROBE, CMD_DUMP_ACPI, CMD_HELP, CMD_VERSION };
+
+struct vmm_config {
+	enum vmm_command command;
+	const char *kernel;      /* NULL: the default guest */
+	const char *initrd;      /* NULL: the default guest's, or none with --kernel */
+	const char *cmdline;     /* NULL: DEFAULT_CMDLINE */
+	const char *console;     /* NULL: stdout */
+	const char *dump_dir;    /* dump-acpi output directory */
+	uint64_t mem_bytes;
+	unsigned int cpus;
+	unsigned int timeout_s;  /* 0: none */
+	bool verbose;
+	bool quiet;
+};
+
+#define DEFAULT_CMDLINE "console=ttyS0 panic=-1"
+
+/*
+ * Parse argv into cfg.  Returns 0 on success; on a usage error returns -1
+ * after writing one line (no newline) into err.  Never exits, never prints:
+ * main() owns the output, unit tests own the assertions.
+ * host_mem_bytes bounds --mem (0: no bound).
+ */
+int cli_parse(int argc, char **argv, struct vmm_config *cfg,
+	      uint64_t host_mem_bytes, char *err, size_t errlen);
+
+/* "512M", "1G", "2048" (MiB), "1048576K".  Returns 0 or -1. */
+int parse_size(const char *s, uint64_t *out);
+/* Decimal unsigned in [min, max]. Returns 0 or -1. */
+int parse_uint(const char *s, unsigned long min, unsigned long max,
+	       unsigned long *out);
+
+void cli_usage(FILE *f);
+#endif

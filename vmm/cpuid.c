@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmm/cpuid.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct kvm_cpuid2 *cpuid_alloc(unsigned int nent)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+
+	if (c)
+		c->nent = nent;
+	return c;
+}
+
+struct kvm_cpuid2 *cpuid_dup(const struct kvm_cpuid2 *c)
+{
+	size_t sz = sizeof(*c) + c->nent * sizeof(c->entries[0]);
+	struct kvm_cpuid2 *d = malloc(sz);
+
+	if (d)
+		memcpy(d, c, sz);
+	return d;
+}
+
+struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, unsigned int fn, unsigned int idx)
+{
+	for (unsigned int i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function != fn)
+			continue;
+		if ((e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && e->index != idx)
+			continue;
+		return e;
+	}
+	return NULL;
+}
+
+static unsigned int order_base_2(unsigned int n)
+{
+	unsigned int shift = 0;
+
+	while ((1u << shift) < n)
+		shift++;
+	return shift;
+}
+
+void cpuid_filter(struct kvm_cpuid2 *c, unsigned int apic_id, unsigned int ncpus,
+		  bool tsc_deadline)
+{
+	unsigned int core_shift = order_base_2(ncpus);
+
+	for (unsigned int i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		switch (e->function) {
+		case 0x1:
+			/* EBX: initial APIC ID, logical processors per package,
+			 * CLFLUSH line size (8 * 8 = 64 bytes). */
+			e->ebx = (apic_id << 24) | (ncpus << 16) | (8u << 8);
+			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			if (tsc_deadline)
+				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+			if (ncpus > 1)
+				e->edx |= CPUID_1_EDX_HTT;
+			else
+				e->edx &= ~CPUID_1_EDX_HTT;
+			break;
+		case 0x4:
+			/* Deterministic cache parameters: cores per package in
+			 * EAX[31:26], threads sharing the cache in EAX[25:14]. */
+			e->eax &= 0x3fff;
+			if (e->eax & 0x1f)
+				e->eax |= ((ncpus - 1) << 26) |
+					  (((e->eax >> 5 & 7) >= 3 ? ncpus - 1 : 0) << 14);
+			break;
+		case 0x6:
+			/* No thermal/power management for a virtual CPU. */
+			e->eax = e->ebx = e->ecx = e->edx = 0;
+			break;
+		case 0xa:
+			/* No virtual PMU: fewer MSR exits, no perf NMIs. */
+			e->eax = e->ebx = e->ecx = e->edx = 0;
+			break;
+		case 0xb:
+		case 0x1f:
+			/* Extended topology: level 0 = SMT (1 thread per core),
+			 * level 1 = core (ncpus cores), then invalid. */
+			e->edx = apic_id;
+			if (e->index == 0) {
+				e->eax = 0;
+				e->ebx = 1;
+				e->ecx = (1u << 8) | 0;
+			} else if (e->index == 1) {
+				e->eax = core_shift;
+				e->ebx = ncpus;
+				e->ecx = (2u << 8) | 1;
+			} else {
+				e->eax = e->ebx = 0;
+				e->ecx = e->index & 0xff;
+			}
+			break;
+		case 0x80000001:
+			if (ncpus > 1)
+				e->ecx |= CPUID_80000001_ECX_CMP_LEGACY;
+			break;
+		case 0x80000008:
+			/* AMD: NC = cores - 1, ApicIdCoreIdSize. */
+			e->ecx = (e->ecx & ~0xf0ffu) | (ncpus - 1) | (core_shift << 12);
+			break;
+		case 0x8000001e:
+			/* AMD extended APIC ID / compute unit / node. */
+			e->eax = apic_id;
+			e->ebx = apic_id & 0xff;
+			e->ecx = 0;
+			break;
+		}
+	}
+}

@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: MIT
+# The VMM.  Everything that does not need /dev/kvm goes into libvmmcore.a,
+# which the unit tests link as well.
+noinst_LIBRARIES += vmm/libvmmcore.a
+vmm_libvmmcore_a_SOURCES = \
+	vmm/acpi.c vmm/acpi.h \
+	vmm/boot.c vmm/boot.h \
+	vmm/cli.c vmm/cli.h \
+	vmm/cpuid.c vmm/cpuid.h \
+	vmm/guest_mem.c vmm/guest_mem.h \
+	vmm/log.c vmm/log.h \
+	vmm/pio.c vmm/pio.h \
+	vmm/pm.c vmm/pm.h \
+	vmm/serial.c vmm/serial.h \
+	vmm/exit_codes.h vmm/layout.h
+nodist_vmm_libvmmcore_a_SOURCES = vmm/dsdt.hex
+
+bin_PROGRAMS += vmm/vmm
+vmm_vmm_SOURCES = vmm/main.c vmm/kvm.c vmm/vcpu.c vmm/probe.c vmm/machine.h
+vmm_vmm_CPPFLAGS = $(AM_CPPFLAGS) -DVMM_DEFAULT_GUEST_DIR='"$(abs_top_builddir)/guest/out"'
+vmm_vmm_LDADD = vmm/libvmmcore.a
+
+# The DSDT: ASL compiled by iasl into a C array (dsdt_aml_code[]).
+BUILT_SOURCES += vmm/dsdt.hex
+CLEANFILES += vmm/dsdt.hex vmm/dsdt.aml
+EXTRA_DIST += vmm/dsdt.asl
+vmm/dsdt.hex: vmm/dsdt.asl
+	$(AM_V_GEN)$(MKDIR_P) vmm && $(IASL) -tc -p vmm/dsdt $(srcdir)/vmm/dsdt.asl >/dev/null && \
+	rm -f vmm/dsdt.aml

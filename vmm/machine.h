@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMM_MACHINE_H
+#define VMM_MACHINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "vmm/cli.h"
+#include "vmm/guest_mem.h"
+#include "vmm/pio.h"
+#include "vmm/pm.h"
+#include "vmm/serial.h"
+
+struct machine;
+
+struct vcpu {
+	struct machine *m;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	uint64_t exits_io, exits_mmio;
+};
+
+struct machine {
+	int kvm_fd;
+	int vm_fd;
+	size_t run_mmap_size;
+	bool tsc_deadline;
+	struct kvm_cpuid2 *supported_cpuid;
+
+	struct guest_mem mem;
+	struct pio_bus pio;
+	struct serial serial;
+	struct pm pm;
+
+	struct vcpu vcpu[VMM_MAX_CPUS];
+	unsigned int ncpus;      /* vCPUs created so far */
+	unsigned int cfg_cpus;   /* vCPUs the guest is told about */
+
+	/*
+	 * Coalesced port I/O (KVM_CAP_COALESCED_PIO): writes to COM1's THR
+	 * are queued in a ring shared with KVM instead of exiting; the ring
+	 * is drained, in order, before any other exit is handled, so device
+	 * state is as if each write had exited.  Halves the exits per console
+	 * character (the guest still reads LSR before each write).
+	 */
+	struct kvm_coalesced_mmio_ring *coalesced_ring;
+	unsigned int coalesced_max;
+	pthread_mutex_t coalesced_lock;
+
+	/* -1 while running; set once (first reason wins) by machine_request_exit. */
+	int exit_code;
+	int wake_fd[2];          /* wakes the main thread: exit requested */
+	uint64_t start_ns;
+};
+
+/* kvm.c: the VM, its memory, its interrupt controllers. */
+int kvm_open(struct machine *m);
+int kvm_create_vm(struct machine *m);
+int kvm_irq_line(struct machine *m, unsigned int gsi, bool level);
+int kvm_coalesce_pio(struct machine *m, uint16_t port, uint16_t len);
+void machine_drain_coalesced(struct machine *m);
+void machine_destroy(struct machine *m);
+void machine_request_exit(struct machine *m, int code);
+int machine_exit_code(struct machine *m);
+
+/* vcpu.c */
+int vcpu_create(struct machine *m, unsigned int id, uint64_t entry, uint64_t boot_params);
+int vcpus_start(struct machine *m);
+void vcpus_stop(struct machine *m);
+
+/* probe.c */
+int kvm_probe_linux(char *reason, size_t len);
+
+#endif
