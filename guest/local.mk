@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: MIT
+# Default guest image (Debian 6.12 cloud kernel + busybox initramfs) and guest programs.
+#
+#   make guest      builds guest/out/{bzImage,initramfs.cpio,modules/,kernel-release}
+#                   (make check builds it first: it is in check_DATA)
+# The kernel is downloaded once with apt-get into $(GUEST_CACHE) (configure
+# --with-guest-cache=DIR; default guest/cache in the build tree).  Override
+# with GUEST_KERNEL_DEB=FILE.deb, or GUEST_BZIMAGE=FILE plus
+# GUEST_MODULES_DIR=lib/modules/RELEASE, in the environment or on the make
+# command line; GUEST_EXTRA_MODULES="a.ko b.ko" adds out-of-tree modules.
+# See docs/guest-and-testhost.md.
+
+# Guest programs: static x86-64 binaries that run inside the guest.
+noinst_PROGRAMS += guest/vmm-guest
+guest_vmm_guest_SOURCES = \
+	guest/vmm-guest.c \
+	guest/gtap.c guest/gtap.h \
+	guest/suites.h \
+	guest/suite-boot.c
+guest_vmm_guest_LDFLAGS = -static
+
+GUEST_BINARIES = guest/vmm-guest$(EXEEXT)
+GUEST_IMAGE_INPUTS = \
+	guest/mkguest.sh \
+	guest/init.sh \
+	guest/modules.list
+EXTRA_DIST += $(GUEST_IMAGE_INPUTS)
+
+GUEST_STAMP = guest/out/.stamp
+check_DATA += $(GUEST_STAMP)
+
+# make distcheck: reuse this tree's download cache (no second download).
+AM_DISTCHECK_CONFIGURE_FLAGS = \
+	--with-guest-cache="`test -n '$(GUEST_CACHE)' && echo '$(GUEST_CACHE)' || echo '$(abs_top_builddir)/guest/cache'`"
+
+$(GUEST_STAMP): $(GUEST_BINARIES) \
+		$(srcdir)/guest/mkguest.sh \
+		$(srcdir)/guest/init.sh \
+		$(srcdir)/guest/modules.list
+	$(AM_V_GEN)cache='$(GUEST_CACHE)'; \
+	test -n "$$cache" || cache='$(abs_builddir)/guest/cache'; \
+	programs=; for p in $(GUEST_BINARIES); do \
+	  programs="$$programs --program $$p"; done; \
+	$(SHELL) $(srcdir)/guest/mkguest.sh \
+	  --out guest/out \
+	  --cache "$$cache" \
+	  --busybox '$(BUSYBOX)' \
+	  --init $(srcdir)/guest/init.sh \
+	  --modules-list $(srcdir)/guest/modules.list \
+	  $$programs \
+	  $(GUEST_MKGUEST_FLAGS) && \
+	touch $@
+
+guest: $(GUEST_STAMP)
+.PHONY: guest
+
+# Rebuild the image even though no input changed (e.g. after setting
+# GUEST_KERNEL_DEB), or fetch the newest kernel (GUEST_REFRESH=1).
+guest-rebuild:
+	rm -f $(GUEST_STAMP)
+	$(MAKE) $(AM_MAKEFLAGS) guest
+.PHONY: guest-rebuild
+
+clean-local: clean-guest
+clean-guest:
+	-rm -rf guest/out
+.PHONY: clean-guest
+
+# The download cache survives "make clean"; "make distclean" removes it
+# when it is the default one inside the build tree.
+distclean-local: distclean-guest
+distclean-guest:
+	-test -n '$(GUEST_CACHE)' || rm -rf guest/cache
+.PHONY: distclean-guest
