@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/* ACPI table generation: checksums, links between tables, the HW-reduced
+ * FADT and the MADT for every vCPU count.  (tests/acpi-iasl.sh also has
+ * iasl disassemble what `vmm dump-acpi` writes.) */
+#include "vmm/acpi.h"
+#include "vmm/layout.h"
+#include "tests/tap/basic.h"
+
+#include <string.h>
+
+#define BASE 0xe0000ull
+
+static uint8_t buf[0x20000];
+
+static const uint8_t *table(const struct acpi_tables *t, const char *sig, size_t *len)
+{
+	for (unsigned int i = 0; i < t->count; i++) {
+		if (!strcmp(t->table[i].sig, sig)) {
+			*len = t->table[i].len;
+			return buf + t->table[i].offset;
+		}
+	}
+	return NULL;
+}
+
+static uint32_t u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static const uint8_t *at(uint64_t gpa) { return buf + (gpa - BASE); }
+
+static uint8_t sum(const uint8_t *p, size_t len)
+{
+	uint8_t s = 0;
+
+	while (len--)
+		s += *p++;
+	return s;
+}
+
+int main(void)
+{
+	static const unsigned int cpu_counts[] = { 1, 2, 64 };
+	struct acpi_config cfg = { .cpus = 2 };
+	struct acpi_tables t;
+	const uint8_t *rsdp, *xsdt, *fadt, *madt, *dsdt;
+	size_t len, xlen, flen, mlen, dlen;
+
+	plan(31 + 3 * 3);
+
+	is_int(0, acpi_build(&cfg, buf, sizeof(buf), BASE, &t), "tables build");
+	is_int(5, t.count, "RSDP, XSDT, FACP, APIC, DSDT");
+	rsdp = table(&t, "RSDP", &len);
+	xsdt = table(&t, "XSDT", &xlen);
+	fadt = table(&t, "FACP", &flen);
+	madt = table(&t, "APIC", &mlen);
+	dsdt = table(&t, "DSDT", &dlen);
+	if (!rsdp || !xsdt || !fadt || !madt || !dsdt)
+		bail("a table is missing");
+
+	is_hex(BASE, t.rsdp_gpa, "RSDP first, at the base (16-byte aligned, in 0xe0000-0xfffff)");
+	ok(!memcmp(rsdp, "RSD PTR ", 8), "RSDP signature");
+	is_int(0, sum(rsdp, 20), "RSDP checksum (first 20 bytes)");
+	is_int(0, sum(rsdp, 36), "RSDP extended checksum");
+	is_int(2, rsdp[15], "RSDP revision 2");
+	is_hex(BASE + (xsdt - buf), u64(rsdp + 24), "RSDP points to the XSDT");
+
+	is_int(0, sum(xsdt, xlen), "XSDT checksum");
+	is_int(36 + 16, u32(xsdt + 4), "XSDT length: two entries");
+	ok(!memcmp(at(u64(xsdt + 36)), "FACP", 4), "XSDT[0] is the FADT");
+	ok(!memcmp(at(u64(xsdt + 44)), "APIC", 4), "XSDT[1] is the MADT");
+
+	is_int(0, sum(fadt, flen), "FADT checksum");
+	is_int(276, u32(fadt + 4), "FADT is the 276-byte ACPI 6 layout");
+	is_int(6, fadt[8], "FADT revision 6");
+	ok(u32(fadt + 112) & (1u << 20), "FADT HW_REDUCED_ACPI");
+	ok(u32(fadt + 112) & (1u << 10), "FADT RESET_REG_SUP");
+	ok(fadt[116] == 1 && u64(fadt + 120) == PM_RESET_PORT && fadt[128] == PM_RESET_VALUE,
+	   "FADT RESET_REG is our reset port, system I/O");
+	ok(fadt[244] == 1 && u64(fadt + 248) == PM_SLEEP_CTL_PORT, "FADT SLEEP_CONTROL_REG");
+	ok(fadt[256] == 1 && u64(fadt + 260) == PM_SLEEP_STS_PORT, "FADT SLEEP_STATUS_REG");
+	is_hex(BASE + (dsdt - buf), u64(fadt + 140), "FADT X_DSDT points to the DSDT");
+	is_hex(BASE + (dsdt - buf), u32(fadt + 40), "FADT DSDT (32-bit) too");
+	ok((fadt[109] & (1 << 1)) == 0, "no i8042 advertised");
+
+	ok(!memcmp(dsdt, "DSDT", 4), "DSDT signature");
+	is_int(0, sum(dsdt, dlen), "DSDT checksum (from iasl)");
+	ok(memmem(dsdt, dlen, "_S5_", 4) != NULL, "DSDT has \\_S5 for power-off");
+	ok(memmem(dsdt, dlen, "COM1", 4) != NULL, "DSDT describes COM1");
+
+	is_int(0, sum(madt, mlen), "MADT checksum");
+	is_hex(LAPIC_ADDR, u32(madt + 36), "MADT local APIC address");
+
+	for (size_t c = 0; c < sizeof(cpu_counts) / sizeof(cpu_counts[0]); c++) {
+		unsigned int lapics = 0, ioapics = 0, enabled_ids_ok = 1;
+		const uint8_t *p, *end;
+
+		cfg.cpus = cpu_counts[c];
+		acpi_build(&cfg, buf, sizeof(buf), BASE, &t);
+		madt = table(&t, "APIC", &mlen);
+		is_int(0, sum(madt, mlen), "MADT checksum with %u vCPUs", cfg.cpus);
+		end = madt + u32(madt + 4);
+		for (p = madt + 44; p < end && p[1]; p += p[1]) {
+			if (p[0] == 0) {
+				if (p[3] != lapics || !(u32(p + 4) & 1))
+					enabled_ids_ok = 0;
+				lapics++;
+			} else if (p[0] == 1) {
+				ioapics++;
+				if (u32(p + 4) != IOAPIC_ADDR)
+					ioapics = 99;
+			}
+		}
+		ok(lapics == cfg.cpus && enabled_ids_ok, "%u enabled local APICs, IDs 0..%u",
+		   cfg.cpus, cfg.cpus - 1);
+		is_int(1, ioapics, "one IOAPIC at 0xfec00000 with %u vCPUs", cfg.cpus);
+	}
+
+	cfg.cpus = 0;
+	is_int(-22, acpi_build(&cfg, buf, sizeof(buf), BASE, &t), "0 vCPUs refused");
+	cfg.cpus = 1;
+	is_int(-28, acpi_build(&cfg, buf, 64, BASE, &t), "too small a buffer is -ENOSPC, not an overflow");
+	return 0;
+}

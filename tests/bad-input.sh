@@ -1,0 +1,102 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Every bad command-line or file input gets exactly one clear line on stderr
+# ("vmm: ..."), nothing on stdout, and exit status 1 -- never a crash.  None
+# of these needs a working KVM: vmm checks its inputs before it opens
+# /dev/kvm (and the /dev/kvm cases make it absent or forbidden on purpose).
+. "$top_srcdir/tests/tap/libtap.sh"
+
+: "${VMM:?}" "${top_builddir:?}"
+KERNEL="$top_builddir/guest/out/bzImage"
+[ -f "$KERNEL" ] || bail "the default guest is not built ($KERNEL): run make guest"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bad-input.XXXXXX")
+at_exit 'rm -rf "$tmp"'
+chmod 755 "$tmp"
+
+is_root=0
+[ "$(id -u)" = 0 ] && is_root=1
+
+# expect_error DESC PATTERN [env ...] -- vmm args...
+# Runs vmm, then checks status 1, one stderr line starting "vmm: " that
+# matches PATTERN (grep -E), empty stdout.  Four TAP results.
+expect_error() {
+	desc=$1 pattern=$2
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	is 1 "$rc" "$desc: exit status 1"
+	is 1 "$(wc -l <"$tmp/err" | tr -d ' ')" "$desc: exactly one line on stderr"
+	ok 'grep -qE "^vmm: .*($pattern)" "$tmp/err"' "$desc: says '$pattern'"
+	ok '[ ! -s "$tmp/out" ]' "$desc: nothing on stdout"
+	diag "$(cat "$tmp/err")"
+}
+
+# Files for the cases below.
+head -c 100000 /dev/urandom >"$tmp/random.bin"
+: >"$tmp/empty"
+mkdir "$tmp/dir"
+cp "$KERNEL" "$tmp/bzImage" && chmod 644 "$tmp/bzImage"
+cp "$KERNEL" "$tmp/secret-bzImage" && chmod 600 "$tmp/secret-bzImage"
+truncate -s 120M "$tmp/huge-initrd"
+long=$(head -c 3000 /dev/zero | tr '\0' 'a')
+
+plan 104
+
+expect_error "no command" "no command" "$VMM"
+expect_error "unknown command" "unknown command" "$VMM" boot
+expect_error "unknown option" "unknown option" "$VMM" run --frobnicate
+expect_error "option without its value" "needs a value" "$VMM" run --kernel
+expect_error "--mem abc" "not a size" "$VMM" run --mem abc
+expect_error "--mem 1M" "at least" "$VMM" run --mem 1M
+expect_error "--mem larger than the host" "more than this host" "$VMM" run --mem 64T
+expect_error "--cpus 0" "from 1 to" "$VMM" run --cpus 0
+expect_error "--cpus 1000" "from 1 to" "$VMM" run --cpus 1000
+expect_error "--timeout x" "timeout" "$VMM" run --timeout x
+expect_error "missing kernel" "cannot open kernel.*No such file" "$VMM" run --kernel "$tmp/nope"
+expect_error "kernel is a directory" "not a regular file" "$VMM" run --kernel "$tmp/dir"
+expect_error "empty kernel" "not a bzImage" "$VMM" run --kernel "$tmp/empty"
+expect_error "random bytes as kernel" "not a bzImage" "$VMM" run --kernel "$tmp/random.bin"
+expect_error "ELF executable as kernel" "ELF" "$VMM" run --kernel /bin/sh
+expect_error "missing initrd" "cannot open initrd" "$VMM" run --kernel "$tmp/bzImage" --initrd "$tmp/nope"
+expect_error "empty initrd" "initrd .* is empty" "$VMM" run --kernel "$tmp/bzImage" --initrd "$tmp/empty"
+expect_error "initrd too large for RAM" "initrd too large" "$VMM" run --kernel "$tmp/bzImage" --initrd "$tmp/huge-initrd" --mem 128M
+expect_error "RAM too small for the kernel" "too small for this kernel" "$VMM" run --kernel "$tmp/bzImage" --mem 64M
+expect_error "command line too long" "command line too long" "$VMM" run --kernel "$tmp/bzImage" --cmdline "$long"
+expect_error "console file in a missing directory" "cannot open console file" "$VMM" run --kernel "$tmp/bzImage" --console "$tmp/nope/console.txt"
+expect_error "dump-acpi into a file" "cannot create" "$VMM" dump-acpi "$tmp/random.bin/x"
+
+# Unreadable kernel and /dev/kvm without permission: as an unprivileged user
+# (root reads everything, so drop to nobody for these).
+if [ "$is_root" = 1 ]; then
+	as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
+else
+	as_user=""
+fi
+expect_error "unreadable kernel" "cannot open kernel.*Permission denied" $as_user "$VMM" run --kernel "$tmp/secret-bzImage"
+if [ -n "$as_user" ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	if [ -e /dev/kvm ] && [ "$(stat -c %a /dev/kvm)" != 666 ]; then
+		expect_error "no permission on /dev/kvm" "/dev/kvm.*permission denied" $as_user "$VMM" run --kernel "$tmp/bzImage"
+	else
+		for i in 1 2 3 4; do skip "no permission on /dev/kvm" "/dev/kvm is world-accessible here"; done
+	fi
+else
+	for i in 1 2 3 4; do skip "no permission on /dev/kvm" "this user may use /dev/kvm and is not root"; done
+fi
+
+# No /dev/kvm at all: hide it in a private mount namespace (root only).
+if [ "$is_root" = 1 ] && unshare -m true 2>/dev/null; then
+	expect_error "no /dev/kvm" "/dev/kvm.*does not exist" \
+		unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh "$VMM" run --kernel "$tmp/bzImage"
+	unshare -m sh -c 'mount -t tmpfs none /dev && exec "$@"' sh "$VMM" probe >"$tmp/out" 2>&1
+	is 1 "$?" "probe without /dev/kvm: exit status 1"
+	ok 'grep -q "^no: no usable KVM" "$tmp/out"' "probe without /dev/kvm says so in one sentence"
+else
+	for i in 1 2 3 4 5 6; do skip "no /dev/kvm" "needs root for a private mount namespace"; done
+fi
+
+# --help is not an error.
+"$VMM" --help >"$tmp/out" 2>&1
+is 0 "$?" "--help exits 0"
+ok 'grep -q "^usage: vmm run" "$tmp/out"' "--help prints the usage"

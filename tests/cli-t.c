@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/* Command-line parsing: every accepted form and every bad input gets a
+ * one-line error and no crash (the main program turns -1 into exit 1). */
+#include "vmm/cli.h"
+#include "tests/tap/basic.h"
+
+#include <string.h>
+
+#define HOST_MEM (8ull << 30)
+
+static int parse(struct vmm_config *cfg, char *err, size_t errlen, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+
+	va_start(ap, errlen);
+	argv[argc++] = (char *)"vmm";
+	while (argc < 31 && (argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	return cli_parse(argc, argv, cfg, HOST_MEM, err, errlen);
+}
+
+struct bad_case {
+	const char *args[6];
+	const char *expect;   /* a substring of the error */
+};
+
+static const struct bad_case bad[] = {
+	{ { NULL }, "no command" },
+	{ { "frobnicate", NULL }, "unknown command" },
+	{ { "run", "--bogus", NULL }, "unknown option" },
+	{ { "run", "--kernel", NULL }, "needs a value" },
+	{ { "run", "--mem", "abc", NULL }, "not a size" },
+	{ { "run", "--mem", "0", NULL }, "at least" },
+	{ { "run", "--mem", "1M", NULL }, "at least" },
+	{ { "run", "--mem", "-512M", NULL }, "not a size" },
+	{ { "run", "--mem", "512X", NULL }, "not a size" },
+	{ { "run", "--mem", "100000000000000000000", NULL }, "not a size" },
+	{ { "run", "--mem", "99999999999999T", NULL }, "not a size" },
+	{ { "run", "--mem", "1048577K", NULL }, "whole number of MiB" },
+	{ { "run", "--mem", "64G", NULL }, "more than this host" },
+	{ { "run", "--cpus", "0", NULL }, "from 1 to" },
+	{ { "run", "--cpus", "65", NULL }, "from 1 to" },
+	{ { "run", "--cpus", "two", NULL }, "from 1 to" },
+	{ { "run", "--cpus", "1x", NULL }, "from 1 to" },
+	{ { "run", "--cpus", "", NULL }, "from 1 to" },
+	{ { "run", "--timeout", "0", NULL }, "--timeout" },
+	{ { "run", "--timeout", "-5", NULL }, "--timeout" },
+	{ { "run", "--kernel", "", NULL }, "empty file name" },
+	{ { "run", "--initrd", "", NULL }, "empty file name" },
+	{ { "run", "--console", "", NULL }, "empty file name" },
+	{ { "run", "extra", NULL }, "unexpected argument" },
+	{ { "probe", "extra", NULL }, "no arguments" },
+	{ { "probe", "--kernel", "x", NULL }, "no run options" },
+	{ { "dump-acpi", NULL }, "exactly one directory" },
+};
+
+int main(void)
+{
+	struct vmm_config cfg;
+	char err[256];
+	uint64_t sz;
+	size_t nbad = sizeof(bad) / sizeof(bad[0]);
+
+	plan(26 + 2 * nbad);
+
+	/* Defaults. */
+	is_int(0, parse(&cfg, err, sizeof(err), "run", NULL), "run with no options parses");
+	is_int(CMD_RUN, cfg.command, "command is run");
+	is_int(512ull << 20, (long long)cfg.mem_bytes, "default memory is 512 MiB");
+	is_int(1, cfg.cpus, "default is one vCPU");
+	ok(!cfg.kernel && !cfg.initrd && !cfg.cmdline && !cfg.console,
+	   "default guest, default cmdline, console on stdout");
+
+	/* Every option. */
+	is_int(0, parse(&cfg, err, sizeof(err), "run", "--kernel", "bz", "--initrd", "rd",
+			"--cmdline", "console=ttyS0 a=b", "--mem", "2G", "--cpus", "4",
+			"--console", "out.txt", "--timeout", "30", "-v", NULL),
+	       "all run options parse");
+	is_string("bz", cfg.kernel, "--kernel");
+	is_string("rd", cfg.initrd, "--initrd");
+	is_string("console=ttyS0 a=b", cfg.cmdline, "--cmdline keeps spaces");
+	is_int(2ull << 30, (long long)cfg.mem_bytes, "--mem 2G");
+	is_int(4, cfg.cpus, "--cpus 4");
+	is_string("out.txt", cfg.console, "--console");
+	is_int(30, cfg.timeout_s, "--timeout 30");
+	ok(cfg.verbose, "-v");
+	is_int(0, parse(&cfg, err, sizeof(err), "run", "--mem=256", NULL), "--mem=256 form");
+	is_int(256ull << 20, (long long)cfg.mem_bytes, "a bare --mem number is MiB");
+
+	is_int(0, parse(&cfg, err, sizeof(err), "probe", NULL), "probe parses");
+	is_int(CMD_PROBE, cfg.command, "command is probe");
+	is_int(0, parse(&cfg, err, sizeof(err), "--help", NULL), "--help parses");
+	is_int(CMD_HELP, cfg.command, "command is help");
+	is_int(0, parse(&cfg, err, sizeof(err), "dump-acpi", "--cpus", "3", "/tmp/x", NULL),
+	       "dump-acpi parses");
+	ok(cfg.command == CMD_DUMP_ACPI && cfg.cpus == 3 && !strcmp(cfg.dump_dir, "/tmp/x"),
+	   "dump-acpi takes --cpus and a directory");
+
+	/* parse_size units. */
+	ok(!parse_size("1048576K", &sz) && sz == (1ull << 30), "parse_size K");
+	ok(!parse_size("3GiB", &sz) && sz == (3ull << 30), "parse_size GiB");
+	ok(!parse_size("1T", &sz) && sz == (1ull << 40), "parse_size T");
+	ok(parse_size("", &sz) && parse_size("M", &sz) && parse_size(" 5M", &sz),
+	   "parse_size refuses empty and malformed sizes");
+
+	for (size_t i = 0; i < nbad; i++) {
+		char *argv[8] = { (char *)"vmm" };
+		char desc[128] = "";
+		int argc = 1;
+
+		for (int j = 0; bad[i].args[j]; j++) {
+			argv[argc++] = (char *)bad[i].args[j];
+			strncat(desc, " ", sizeof(desc) - strlen(desc) - 1);
+			strncat(desc, bad[i].args[j], sizeof(desc) - strlen(desc) - 1);
+		}
+		argv[argc] = NULL;
+		err[0] = '\0';
+		is_int(-1, cli_parse(argc, argv, &cfg, HOST_MEM, err, sizeof(err)),
+		       "refused: vmm%s", desc);
+		ok(strstr(err, bad[i].expect) && !strchr(err, '\n'),
+		   "one-line error mentions '%s' (got: %s)", bad[i].expect, err);
+	}
+	return 0;
+}

@@ -1,0 +1,143 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# run-vmm.sh - how the integration tests run vmm: directly when this host's
+# KVM can boot Linux, else inside the nested test host (tests/testhost).
+#
+# Sourced by a test (after tests/tap/libtap.sh):
+#     . "$top_srcdir/tests/run-vmm.sh"
+#     vmm_setup                  # picks the mode; skip_all/bail as needed
+#     run_vmm [--put F] [--get F] [--timeout SEC] -- VMM-ARGS... >log 2>&1
+# or executed:
+#     tests/run-vmm.sh [--put F] [--get F] [--timeout SEC] -- VMM-ARGS...
+#
+# Mode: env VMM_TESTHOST=auto (default) | always | never.  In auto mode
+# "$VMM probe" decides, once per build tree (cached in
+# $top_builddir/tests/.kvm-probe, redone when $VMM changes):
+#   0  KVM can boot Linux      -> run vmm directly (under timeout(1))
+#   2  KVM cannot boot Linux   -> run vmm through tests/testhost
+#   1  no usable KVM           -> the test is skipped ("1..0 # SKIP")
+# --put/--get name files that vmm reads/writes: the test host copies them
+# into/out of L1; directly they are simply there.
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$(pwd)}"
+: "${VMM:=$top_builddir/vmm/vmm}"
+: "${VMM_TESTHOST:=auto}"
+VMM_MODE=
+VMM_PROBE_MESSAGE=
+
+# Sets VMM_PROBE_STATUS (and VMM_PROBE_MESSAGE) from the cache or a new probe.
+vmm_probe() {
+	_rv_cache=$top_builddir/tests/.kvm-probe
+	if [ -f "$_rv_cache" ] && ! [ "$VMM" -nt "$_rv_cache" ]; then
+		VMM_PROBE_STATUS=$(sed -n 's/^status=//p' "$_rv_cache")
+		VMM_PROBE_MESSAGE=$(sed -n 's/^message=//p' "$_rv_cache")
+		[ -n "$VMM_PROBE_STATUS" ] && return 0
+	fi
+	VMM_PROBE_MESSAGE=$(timeout 60 "$VMM" probe 2>&1 </dev/null)
+	VMM_PROBE_STATUS=$?
+	VMM_PROBE_MESSAGE=$(printf '%s' "$VMM_PROBE_MESSAGE" | tr '\n' ' ')
+	mkdir -p "$top_builddir/tests" 2>/dev/null
+	_rv_tmp=$_rv_cache.$$
+	if printf 'status=%s\nmessage=%s\n' "$VMM_PROBE_STATUS" "$VMM_PROBE_MESSAGE" >"$_rv_tmp" 2>/dev/null; then
+		mv -f "$_rv_tmp" "$_rv_cache"
+	fi
+}
+
+# Decide how to run vmm.  In a TAP test: skip_all or bail if impossible.
+vmm_setup() {
+	if [ ! -x "$VMM" ]; then
+		_rv_fail "vmm binary $VMM not found: build it first (make)"
+		return 1
+	fi
+	case $VMM_TESTHOST in
+	always)
+		VMM_MODE=testhost
+		;;
+	auto | never)
+		vmm_probe
+		case $VMM_PROBE_STATUS in
+		0) VMM_MODE=direct ;;
+		2)
+			if [ "$VMM_TESTHOST" = never ]; then
+				VMM_MODE=direct
+			else
+				VMM_MODE=testhost
+			fi
+			;;
+		1)
+			if command -v skip_all >/dev/null 2>&1; then
+				skip_all "no usable /dev/kvm"
+			fi
+			echo "run-vmm.sh: no usable /dev/kvm: $VMM_PROBE_MESSAGE" >&2
+			exit 77
+			;;
+		*)
+			_rv_fail "'$VMM probe' failed with status $VMM_PROBE_STATUS: $VMM_PROBE_MESSAGE"
+			return 1
+			;;
+		esac
+		;;
+	*)
+		_rv_fail "VMM_TESTHOST must be auto, always or never (got '$VMM_TESTHOST')"
+		return 1
+		;;
+	esac
+	if [ "$VMM_MODE" = testhost ]; then
+		VMM_TESTHOST_SCRIPT=$top_srcdir/tests/testhost
+		[ -x "$VMM_TESTHOST_SCRIPT" ] || VMM_TESTHOST_SCRIPT="bash $VMM_TESTHOST_SCRIPT"
+	fi
+	if command -v diag >/dev/null 2>&1; then
+		diag "vmm runs $VMM_MODE (VMM_TESTHOST=$VMM_TESTHOST, probe: ${VMM_PROBE_MESSAGE:-not run})"
+	fi
+	return 0
+}
+
+_rv_fail() {
+	if command -v bail >/dev/null 2>&1; then
+		bail "$*"
+	fi
+	echo "run-vmm.sh: $*" >&2
+	exit 99
+}
+
+# run_vmm [--put F]... [--get F]... [--timeout SEC] [--] VMM-ARGS...
+# Exit status: vmm's; 124 timeout; 125 test host failure.
+run_vmm() {
+	[ -n "$VMM_MODE" ] || vmm_setup || return 125
+	_rv_timeout=600
+	_rv_th_opts=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--put | --get)
+			_rv_th_opts="$_rv_th_opts $1 $(_rv_quote "$2")"
+			shift 2
+			;;
+		--timeout)
+			_rv_timeout=$2
+			shift 2
+			;;
+		--) shift; break ;;
+		*) break ;;
+		esac
+	done
+	if [ "$VMM_MODE" = direct ]; then
+		timeout -k 10 "$_rv_timeout" "$VMM" "$@" </dev/null
+	else
+		eval "$VMM_TESTHOST_SCRIPT --vmm \"\$VMM\" --timeout \"\$_rv_timeout\" $_rv_th_opts -- \"\$@\"" </dev/null
+	fi
+}
+
+_rv_quote() {
+	printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
+}
+
+# Executed rather than sourced: run vmm once.
+case ${0##*/} in
+run-vmm.sh)
+	vmm_setup || exit $?
+	run_vmm "$@"
+	exit $?
+	;;
+esac
