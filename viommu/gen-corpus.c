@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Writes a seed corpus for viommu/fuzz-requests.c into DIR: realistic
+ * request sequences in the fuzz input format (see fuzz-requests.c), so the
+ * fuzzer starts from well-formed ATTACH/MAP/UNMAP/PROBE/translate traffic
+ * and mutates from there.
+ */
+#include "viommu/viommu.h"
+
+#include <endian.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct seed {
+	uint8_t buf[4096];
+	size_t len;
+};
+
+static void put(struct seed *s, const void *p, size_t n)
+{
+	if (s->len + n > sizeof(s->buf)) {
+		fprintf(stderr, "gen-corpus: seed too long\n");
+		exit(1);
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+}
+
+static void request(struct seed *s, const void *req, size_t len, uint16_t resp_len)
+{
+	uint8_t hdr[4] = { 0, (uint8_t)len, (uint8_t)resp_len, (uint8_t)(resp_len >> 8) };
+
+	put(s, hdr, sizeof(hdr));
+	put(s, req, len);
+}
+
+static void attach(struct seed *s, uint32_t domain, uint32_t ep, uint32_t flags)
+{
+	struct virtio_iommu_req_attach r = {
+		.head.type = VIRTIO_IOMMU_T_ATTACH, .domain = htole32(domain),
+		.endpoint = htole32(ep), .flags = htole32(flags),
+	};
+
+	request(s, &r, offsetof(struct virtio_iommu_req_attach, tail), 4);
+}
+
+static void detach(struct seed *s, uint32_t domain, uint32_t ep)
+{
+	struct virtio_iommu_req_detach r = {
+		.head.type = VIRTIO_IOMMU_T_DETACH, .domain = htole32(domain), .endpoint = htole32(ep),
+	};
+
+	request(s, &r, offsetof(struct virtio_iommu_req_detach, tail), 4);
+}
+
+static void map(struct seed *s, uint32_t domain, uint64_t vs, uint64_t ve, uint64_t phys, uint32_t flags)
+{
+	struct virtio_iommu_req_map r = {
+		.head.type = VIRTIO_IOMMU_T_MAP, .domain = htole32(domain),
+		.virt_start = htole64(vs), .virt_end = htole64(ve),
+		.phys_start = htole64(phys), .flags = htole32(flags),
+	};
+
+	request(s, &r, offsetof(struct virtio_iommu_req_map, tail), 4);
+}
+
+static void unmap(struct seed *s, uint32_t domain, uint64_t vs, uint64_t ve)
+{
+	struct virtio_iommu_req_unmap r = {
+		.head.type = VIRTIO_IOMMU_T_UNMAP, .domain = htole32(domain),
+		.virt_start = htole64(vs), .virt_end = htole64(ve),
+	};
+
+	request(s, &r, offsetof(struct virtio_iommu_req_unmap, tail), 4);
+}
+
+static void probe(struct seed *s, uint32_t ep)
+{
+	struct virtio_iommu_req_probe r = { .head.type = VIRTIO_IOMMU_T_PROBE, .endpoint = htole32(ep) };
+
+	request(s, &r, sizeof(r), 516);
+}
+
+static void translate(struct seed *s, uint8_t epi, uint64_t iova, uint32_t len, uint8_t access)
+{
+	uint8_t b[15] = { 1, epi };
+	uint64_t i = htole64(iova);
+	uint32_t l = htole32(len);
+
+	memcpy(b + 2, &i, 8);
+	memcpy(b + 10, &l, 4);
+	b[14] = access;
+	put(s, b, sizeof(b));
+}
+
+static void other(struct seed *s, uint8_t what)
+{
+	uint8_t b[2] = { 3, what };
+
+	put(s, b, sizeof(b));
+}
+
+static void write_seed(const char *dir, const char *name, const struct seed *s)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(s->buf, 1, s->len, f) != s->len || fclose(f)) {
+		perror(path);
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct seed s;
+	const uint8_t bypass_on[4] = { 2, 36, 1, 1 };
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+		return 1;
+	}
+
+	/* A Linux-like session: probe, attach, map, DMA, unmap, detach. */
+	memset(&s, 0, sizeof(s));
+	s.buf[s.len++] = 0;
+	probe(&s, 0x08);
+	attach(&s, 1, 0x08, 0);
+	map(&s, 1, 0x100000, 0x103fff, 0x200000, 3);
+	map(&s, 1, 0x104000, 0x104fff, 0x300000, 1);
+	translate(&s, 0, 0x100010, 0x100, 1);
+	translate(&s, 0, 0x103f00, 0x200, 2);
+	translate(&s, 0, 0x50000, 8, 1);
+	unmap(&s, 1, 0x100000, 0x104fff);
+	translate(&s, 0, 0x100010, 0x100, 1);
+	detach(&s, 1, 0x08);
+	other(&s, 1);
+	write_seed(argv[1], "session", &s);
+
+	/* The spec's UNMAP examples with a byte granule. */
+	memset(&s, 0, sizeof(s));
+	s.buf[s.len++] = 1;
+	attach(&s, 1, 0x10, 0);
+	map(&s, 1, 0, 4, 0x1000, 3);
+	map(&s, 1, 5, 9, 0x2000, 3);
+	unmap(&s, 1, 0, 7);
+	unmap(&s, 1, 0, 4);
+	map(&s, 1, 10, 14, 0x3000, 3);
+	unmap(&s, 1, 0, 14);
+	translate(&s, 1, 5, 5, 1);
+	write_seed(argv[1], "unmap-examples", &s);
+
+	/* Bypass, bypass domains, MMIO, small caps, reset. */
+	memset(&s, 0, sizeof(s));
+	s.buf[s.len++] = 4 | 8;
+	translate(&s, 2, 0x1000, 8, 1);
+	put(&s, bypass_on, sizeof(bypass_on));
+	translate(&s, 2, 0x1000, 8, 2);
+	attach(&s, 2, 0x10, VIRTIO_IOMMU_ATTACH_F_BYPASS);
+	map(&s, 2, 0x1000, 0x1fff, 0x1000, 3);
+	attach(&s, 3, 0x08, 0);
+	map(&s, 3, 0x1000, 0x1fff, 0xfee00000, 7);
+	translate(&s, 0, 0x1000, 4, 2);
+	other(&s, 0);
+	other(&s, 2);
+	write_seed(argv[1], "bypass-mmio-reset", &s);
+	return 0;
+}
