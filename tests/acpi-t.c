@@ -44,7 +44,7 @@ int main(void)
 	const uint8_t *rsdp, *xsdt, *fadt, *madt, *dsdt;
 	size_t len, xlen, flen, mlen, dlen;
 
-	plan(31 + 3 * 3);
+	plan(31 + 3 * 3 + 9);
 
 	is_int(0, acpi_build(&cfg, buf, sizeof(buf), BASE, &t), "tables build");
 	is_int(5, t.count, "RSDP, XSDT, FACP, APIC, DSDT");
@@ -112,6 +112,36 @@ int main(void)
 		ok(lapics == cfg.cpus && enabled_ids_ok, "%u enabled local APICs, IDs 0..%u",
 		   cfg.cpus, cfg.cpus - 1);
 		is_int(1, ioapics, "one IOAPIC at 0xfec00000 with %u vCPUs", cfg.cpus);
+	}
+
+	/* With PCI and the virtio-iommu: MCFG and VIOT, linked from the XSDT. */
+	{
+		struct acpi_config pc = { .cpus = 1, .ecam_base = 0xe0000000, .viommu = true,
+					  .viommu_bdf = 0x08, .endpoint_bdf_start = 0x10,
+					  .endpoint_bdf_end = 0xff };
+		const uint8_t *mcfg, *viot, *node;
+		size_t clen, vlen;
+
+		is_int(0, acpi_build(&pc, buf, sizeof(buf), BASE, &t), "tables with PCI and the IOMMU");
+		xsdt = table(&t, "XSDT", &xlen);
+		is_int(36 + 32, u32(xsdt + 4), "XSDT: four entries");
+		ok(!memcmp(at(u64(xsdt + 52)), "MCFG", 4) && !memcmp(at(u64(xsdt + 60)), "VIOT", 4),
+		   "XSDT[2] is the MCFG, XSDT[3] the VIOT");
+		is_int(0, sum(xsdt, u32(xsdt + 4)), "XSDT checksum");
+		mcfg = table(&t, "MCFG", &clen);
+		ok(mcfg && sum(mcfg, clen) == 0 && u64(mcfg + 44) == 0xe0000000 &&
+		   mcfg[54] == 0 && mcfg[55] == 0, "MCFG: checksum, ECAM base, bus 0-0");
+		viot = table(&t, "VIOT", &vlen);
+		ok(viot && sum(viot, vlen) == 0, "VIOT checksum");
+		ok(viot[36] == 2 && viot[38] == 48, "VIOT: two nodes from offset 48");
+		node = viot + 48;
+		ok(node[0] == 3 && node[2] == 16 && (node[6] | node[7] << 8) == 0x08,
+		   "VIOT node 0: virtio-pci IOMMU at 00:01.0");
+		node = viot + 64;
+		ok(node[0] == 1 && node[2] == 24 && u32(node + 4) == 0x10 &&
+		   (node[12] | node[13] << 8) == 0x10 && (node[14] | node[15] << 8) == 0xff &&
+		   (node[16] | node[17] << 8) == 48,
+		   "VIOT node 1: PCI range 00:02.0-00:1f.7, endpoint IDs = BDFs, output -> the IOMMU node");
 	}
 
 	cfg.cpus = 0;

@@ -42,7 +42,7 @@ cp "$KERNEL" "$tmp/secret-bzImage" && chmod 600 "$tmp/secret-bzImage"
 truncate -s 120M "$tmp/huge-initrd"
 long=$(head -c 3000 /dev/zero | tr '\0' 'a')
 
-plan 104
+plan 128
 
 expect_error "no command" "no command" "$VMM"
 expect_error "unknown command" "unknown command" "$VMM" boot
@@ -65,6 +65,13 @@ expect_error "initrd too large for RAM" "initrd too large" "$VMM" run --kernel "
 expect_error "RAM too small for the kernel" "too small for this kernel" "$VMM" run --kernel "$tmp/bzImage" --mem 64M
 expect_error "command line too long" "command line too long" "$VMM" run --kernel "$tmp/bzImage" --cmdline "$long"
 expect_error "console file in a missing directory" "cannot open console file" "$VMM" run --kernel "$tmp/bzImage" --console "$tmp/nope/console.txt"
+head -c 1000 /dev/zero >"$tmp/odd.img"
+expect_error "missing disk image" "cannot open disk" "$VMM" run --kernel "$tmp/bzImage" --disk "$tmp/nope.img"
+expect_error "disk image is a directory" "Is a directory" "$VMM" run --kernel "$tmp/bzImage" --disk "$tmp/dir"
+expect_error "disk size not a multiple of 512" "multiple of 512" "$VMM" run --kernel "$tmp/bzImage" --disk "$tmp/odd.img"
+expect_error "empty disk image" "multiple of 512" "$VMM" run --kernel "$tmp/bzImage" --disk "$tmp/empty"
+expect_error "unknown disk option" "unknown option" "$VMM" run --kernel "$tmp/bzImage" --disk "$tmp/odd.img,cache=none"
+expect_error "report file in a missing directory" "cannot open report file" "$VMM" run --kernel "$tmp/bzImage" --report "$tmp/nope/r.json"
 expect_error "dump-acpi into a file" "cannot create" "$VMM" dump-acpi "$tmp/random.bin/x"
 
 # Unreadable kernel and /dev/kvm without permission: as an unprivileged user

@@ -69,7 +69,7 @@ int main(void)
 	unsigned int n;
 	uint64_t *pd, *pml4;
 
-	plan(58);
+	plan(59);
 
 	/* Parsing. */
 	is_int(0, bzimage_parse(img, IMG_LEN, &bz, err, sizeof(err)), "parses a 2.15 bzImage");
@@ -117,7 +117,7 @@ int main(void)
 	is_hex(0xe0000, bp->acpi_rsdp_addr, "acpi_rsdp_addr");
 	ok(!memcmp(guest_mem_ptr(&mem, KERNEL_LOAD_ADDR, 16), img + 5 * 512, 16),
 	   "protected-mode kernel copied to 1 MiB");
-	is_int(3, bp->e820_entries, "three e820 entries for 512 MiB");
+	is_int(4, bp->e820_entries, "four e820 entries for 512 MiB");
 	ok(bp->e820_table[0].addr == 0 && bp->e820_table[0].size == EBDA_START &&
 	   bp->e820_table[0].type == E820_TYPE_RAM, "e820: low 639 KiB usable");
 	ok(bp->e820_table[1].type == E820_TYPE_RESERVED && bp->e820_table[1].addr == EBDA_START &&
@@ -125,6 +125,8 @@ int main(void)
 	   "e820: EBDA to 1 MiB reserved (ACPI tables live there)");
 	ok(bp->e820_table[2].addr == HIMEM_START && bp->e820_table[2].size == 511 * MiB,
 	   "e820: 1 MiB to end of RAM usable");
+	ok(bp->e820_table[3].addr == ECAM_BASE && bp->e820_table[3].size == ECAM_SIZE &&
+	   bp->e820_table[3].type == E820_TYPE_RESERVED, "e820: the PCIe ECAM window reserved");
 
 	pml4 = guest_mem_ptr(&mem, PML4_ADDR, 8);
 	pd = guest_mem_ptr(&mem, PD_ADDR, 4 * 4096);
@@ -141,9 +143,9 @@ int main(void)
 	if (guest_mem_init(&big, 5ull << 30))
 		bail("cannot reserve 5 GiB of address space");
 	n = boot_e820(&big, e820, 16);
-	is_int(4, n, "four e820 entries for 5 GiB");
+	is_int(5, n, "five e820 entries for 5 GiB");
 	is_hex(MMIO_HOLE_START - HIMEM_START, e820[2].size, "low RAM stops at the MMIO hole");
-	ok(e820[3].addr == HIGH_RAM_START && e820[3].size == (2ull << 30),
+	ok(e820[4].addr == HIGH_RAM_START && e820[4].size == (2ull << 30),
 	   "the other 2 GiB start at 4 GiB");
 	guest_mem_free(&big);
 

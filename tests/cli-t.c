@@ -4,6 +4,7 @@
 #include "vmm/cli.h"
 #include "tests/tap/basic.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define HOST_MEM (8ull << 30)
@@ -24,7 +25,7 @@ static int parse(struct vmm_config *cfg, char *err, size_t errlen, ...)
 }
 
 struct bad_case {
-	const char *args[6];
+	const char *args[12];
 	const char *expect;   /* a substring of the error */
 };
 
@@ -56,6 +57,11 @@ static const struct bad_case bad[] = {
 	{ { "probe", "extra", NULL }, "no arguments" },
 	{ { "probe", "--kernel", "x", NULL }, "no run options" },
 	{ { "dump-acpi", NULL }, "exactly one directory" },
+	{ { "run", "--disk", "", NULL }, "empty file name" },
+	{ { "run", "--disk", ",ro", NULL }, "empty file name" },
+	{ { "run", "--disk", "a.img,rx", NULL }, "unknown option 'rx'" },
+	{ { "run", "--disk", "a", "--disk", "b", "--disk", "c", "--disk", "d", "--disk", "e", NULL }, "at most 4" },
+	{ { "run", "--report", "", NULL }, "empty file name" },
 };
 
 int main(void)
@@ -65,7 +71,7 @@ int main(void)
 	uint64_t sz;
 	size_t nbad = sizeof(bad) / sizeof(bad[0]);
 
-	plan(26 + 2 * nbad);
+	plan(31 + 2 * nbad);
 
 	/* Defaults. */
 	is_int(0, parse(&cfg, err, sizeof(err), "run", NULL), "run with no options parses");
@@ -100,6 +106,23 @@ int main(void)
 	ok(cfg.command == CMD_DUMP_ACPI && cfg.cpus == 3 && !strcmp(cfg.dump_dir, "/tmp/x"),
 	   "dump-acpi takes --cpus and a directory");
 
+	/* Devices. */
+	{
+		char d1[] = "disk1.img", d2[] = "/dev/sdz,ro", d3[] = "x,rw";
+		char *argv[] = { (char *)"vmm", (char *)"run", (char *)"--disk", d1, (char *)"--disk", d2,
+				 (char *)"--disk", d3, (char *)"--no-iommu", (char *)"--no-rng",
+				 (char *)"--report", (char *)"r.json", NULL };
+
+		is_int(0, cli_parse(12, argv, &cfg, HOST_MEM, err, sizeof(err)), "device options parse");
+		is_int(3, cfg.ndisks, "three disks");
+		ok(!strcmp(cfg.disk[0].path, "disk1.img") && !cfg.disk[0].read_only &&
+		   !strcmp(cfg.disk[1].path, "/dev/sdz") && cfg.disk[1].read_only &&
+		   !strcmp(cfg.disk[2].path, "x") && !cfg.disk[2].read_only,
+		   "PATH[,ro|,rw] split into path and read-only flag");
+		ok(cfg.no_iommu && cfg.no_rng, "--no-iommu, --no-rng");
+		is_string("r.json", cfg.report, "--report");
+	}
+
 	/* parse_size units. */
 	ok(!parse_size("1048576K", &sz) && sz == (1ull << 30), "parse_size K");
 	ok(!parse_size("3GiB", &sz) && sz == (3ull << 30), "parse_size GiB");
@@ -108,12 +131,13 @@ int main(void)
 	   "parse_size refuses empty and malformed sizes");
 
 	for (size_t i = 0; i < nbad; i++) {
-		char *argv[8] = { (char *)"vmm" };
+		char *argv[16] = { (char *)"vmm" };
 		char desc[128] = "";
 		int argc = 1;
 
 		for (int j = 0; bad[i].args[j]; j++) {
-			argv[argc++] = (char *)bad[i].args[j];
+			/* argv strings are writable (--disk splits PATH,ro in place) */
+			argv[argc++] = strdup(bad[i].args[j]);
 			strncat(desc, " ", sizeof(desc) - strlen(desc) - 1);
 			strncat(desc, bad[i].args[j], sizeof(desc) - strlen(desc) - 1);
 		}
@@ -121,6 +145,8 @@ int main(void)
 		err[0] = '\0';
 		is_int(-1, cli_parse(argc, argv, &cfg, HOST_MEM, err, sizeof(err)),
 		       "refused: vmm%s", desc);
+		for (int j = 1; j < argc; j++)
+			free(argv[j]);
 		ok(strstr(err, bad[i].expect) && !strchr(err, '\n'),
 		   "one-line error mentions '%s' (got: %s)", bad[i].expect, err);
 	}

@@ -38,3 +38,12 @@ EXTRA_DIST += tests/bad-input.sh
 # The generated ACPI tables, disassembled and checked by iasl.
 TESTS += tests/acpi-iasl.sh
 EXTRA_DIST += tests/acpi-iasl.sh
+
+# Transport and virtqueues (KVM-free; they need the viommu library too).
+check_PROGRAMS += tests/virtqueue-t tests/pci-t
+TESTS += tests/virtqueue-t tests/pci-t
+tests_virtqueue_t_LDADD = vmm/libvmmcore.a viommu/libviommu.a tests/tap/libtap.a
+tests_pci_t_LDADD = vmm/libvmmcore.a viommu/libviommu.a tests/tap/libtap.a
+
+# The virtio-iommu library's tests, fuzz target and benchmark.
+include tests/viommu.mk

@@ -118,6 +118,49 @@ struct __attribute__((packed)) madt_lapic_nmi {
 	uint8_t lint;
 };
 
+struct __attribute__((packed)) acpi_mcfg {
+	struct acpi_header h;
+	uint8_t reserved[8];
+	uint64_t base;
+	uint16_t segment;
+	uint8_t start_bus, end_bus;
+	uint32_t reserved2;
+};
+
+/* VIOT (ACPI 6.5, 5.2.32): header, then nodes. */
+struct __attribute__((packed)) acpi_viot {
+	struct acpi_header h;
+	uint16_t node_count;
+	uint16_t node_offset;
+	uint8_t reserved[8];
+};
+
+struct __attribute__((packed)) viot_pci_range {
+	uint8_t type;              /* 1 */
+	uint8_t reserved;
+	uint16_t length;
+	uint32_t endpoint_start;
+	uint16_t segment_start, segment_end;
+	uint16_t bdf_start, bdf_end;
+	uint16_t output_node;      /* offset of the IOMMU node from the table start */
+	uint8_t reserved2[6];
+};
+
+struct __attribute__((packed)) viot_virtio_pci {
+	uint8_t type;              /* 3 */
+	uint8_t reserved;
+	uint16_t length;
+	uint16_t segment;
+	uint16_t bdf;
+	uint8_t reserved2[8];
+};
+
+_Static_assert(sizeof(struct viot_pci_range) == 24, "VIOT PCI range node");
+_Static_assert(sizeof(struct viot_virtio_pci) == 16, "VIOT virtio-pci node");
+
+#define VIOT_NODE_PCI_RANGE 1
+#define VIOT_NODE_VIRTIO_IOMMU_PCI 3
+
 uint8_t acpi_checksum(const void *p, size_t len)
 {
 	const uint8_t *b = p;
@@ -183,8 +226,13 @@ int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t buflen,
 	struct acpi_header *xsdt, *dsdt;
 	struct acpi_fadt *fadt;
 	struct acpi_madt *madt;
-	uint64_t rsdp_gpa, xsdt_gpa, fadt_gpa, madt_gpa, dsdt_gpa;
-	size_t madt_len;
+	struct acpi_mcfg *mcfg = NULL;
+	struct acpi_viot *viot = NULL;
+	uint64_t rsdp_gpa, xsdt_gpa, fadt_gpa, madt_gpa, dsdt_gpa, mcfg_gpa = 0, viot_gpa = 0;
+	uint64_t entries[4];
+	unsigned int nentries = 0;
+	size_t madt_len, viot_len = sizeof(struct acpi_viot) + sizeof(struct viot_virtio_pci) +
+				    sizeof(struct viot_pci_range);
 	uint8_t *p;
 
 	memset(out, 0, sizeof(*out));
@@ -192,14 +240,51 @@ int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t buflen,
 		return -EINVAL;
 
 	rsdp = reserve(&b, "RSDP", sizeof(*rsdp), &rsdp_gpa);
-	xsdt = reserve(&b, "XSDT", sizeof(*xsdt) + 2 * sizeof(uint64_t), &xsdt_gpa);
+	xsdt = reserve(&b, "XSDT", sizeof(*xsdt) + sizeof(entries), &xsdt_gpa);
 	fadt = reserve(&b, "FACP", sizeof(*fadt), &fadt_gpa);
 	madt_len = sizeof(*madt) + cfg->cpus * sizeof(struct madt_lapic) +
 		   sizeof(struct madt_ioapic) + sizeof(struct madt_lapic_nmi);
 	madt = reserve(&b, "APIC", madt_len, &madt_gpa);
 	dsdt = reserve(&b, "DSDT", sizeof(dsdt_aml_code), &dsdt_gpa);
-	if (!rsdp || !xsdt || !fadt || !madt || !dsdt)
+	if (cfg->ecam_base)
+		mcfg = reserve(&b, "MCFG", sizeof(*mcfg), &mcfg_gpa);
+	if (cfg->viommu)
+		viot = reserve(&b, "VIOT", viot_len, &viot_gpa);
+	if (!rsdp || !xsdt || !fadt || !madt || !dsdt || (cfg->ecam_base && !mcfg) ||
+	    (cfg->viommu && !viot))
 		return -ENOSPC;
+
+	if (mcfg) {
+		/* PCIe ECAM for segment 0, bus 0 only. */
+		header_init(&mcfg->h, "MCFG", sizeof(*mcfg), 1);
+		mcfg->base = cfg->ecam_base;
+		mcfg->segment = 0;
+		mcfg->start_bus = 0;
+		mcfg->end_bus = 0;
+		mcfg->h.checksum = acpi_checksum(mcfg, sizeof(*mcfg));
+	}
+	if (viot) {
+		/* One virtio-pci IOMMU node, then one PCI range node whose
+		 * endpoint IDs are the BDFs (endpoint_start = bdf_start). */
+		struct viot_virtio_pci *iommu = (struct viot_virtio_pci *)(viot + 1);
+		struct viot_pci_range *range = (struct viot_pci_range *)(iommu + 1);
+
+		header_init(&viot->h, "VIOT", (uint32_t)viot_len, 0);
+		viot->node_count = 2;
+		viot->node_offset = sizeof(*viot);
+		iommu->type = VIOT_NODE_VIRTIO_IOMMU_PCI;
+		iommu->length = sizeof(*iommu);
+		iommu->segment = 0;
+		iommu->bdf = cfg->viommu_bdf;
+		range->type = VIOT_NODE_PCI_RANGE;
+		range->length = sizeof(*range);
+		range->endpoint_start = cfg->endpoint_bdf_start;
+		range->segment_start = range->segment_end = 0;
+		range->bdf_start = cfg->endpoint_bdf_start;
+		range->bdf_end = cfg->endpoint_bdf_end;
+		range->output_node = sizeof(*viot);
+		viot->h.checksum = acpi_checksum(viot, viot_len);
+	}
 
 	/* DSDT: as compiled; its checksum is already right. */
 	memcpy(dsdt, dsdt_aml_code, sizeof(dsdt_aml_code));
@@ -256,11 +341,18 @@ int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t buflen,
 	}
 	madt->h.checksum = acpi_checksum(madt, madt_len);
 
-	/* XSDT: FADT and MADT. */
-	header_init(xsdt, "XSDT", sizeof(*xsdt) + 2 * sizeof(uint64_t), 1);
-	memcpy((uint8_t *)(xsdt + 1), &fadt_gpa, sizeof(uint64_t));
-	memcpy((uint8_t *)(xsdt + 1) + 8, &madt_gpa, sizeof(uint64_t));
+	/* XSDT: FADT, MADT, then MCFG and VIOT when present. */
+	entries[nentries++] = fadt_gpa;
+	entries[nentries++] = madt_gpa;
+	if (mcfg)
+		entries[nentries++] = mcfg_gpa;
+	if (viot)
+		entries[nentries++] = viot_gpa;
+	header_init(xsdt, "XSDT", (uint32_t)(sizeof(*xsdt) + nentries * sizeof(uint64_t)), 1);
+	memcpy((uint8_t *)(xsdt + 1), entries, nentries * sizeof(uint64_t));
 	xsdt->checksum = acpi_checksum(xsdt, xsdt->length);
+	/* The reservation was for four entries; shrink it to the real size. */
+	b.out->table[1].len = xsdt->length;
 
 	/* RSDP revision 2: only the XSDT. */
 	memcpy(rsdp->signature, "RSD PTR ", 8);

@@ -2,6 +2,7 @@
 #ifndef VMM_ACPI_H
 #define VMM_ACPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,11 @@
  */
 struct acpi_config {
 	unsigned int cpus;
+	uint64_t ecam_base;          /* MCFG: PCI segment 0, bus 0 */
+	bool viommu;                 /* VIOT: a virtio-pci IOMMU ... */
+	uint16_t viommu_bdf;         /* ... at this BDF ... */
+	uint16_t endpoint_bdf_start; /* ... translating these endpoints */
+	uint16_t endpoint_bdf_end;
 };
 
 #define ACPI_MAX_TABLES 8

@@ -143,6 +143,8 @@ unsigned int boot_e820(const struct guest_mem *mem, struct boot_e820_entry *tbl,
 	/* EBDA, VGA hole and BIOS area; the ACPI tables live in the latter. */
 	e820_add(tbl, &n, max, EBDA_START, HIMEM_START - EBDA_START, E820_TYPE_RESERVED);
 	e820_add(tbl, &n, max, HIMEM_START, low_end - HIMEM_START, E820_TYPE_RAM);
+	/* The PCIe ECAM window (MCFG): Linux wants it reserved. */
+	e820_add(tbl, &n, max, ECAM_BASE, ECAM_SIZE, E820_TYPE_RESERVED);
 	if (mem->nr_regions > 1)
 		e820_add(tbl, &n, max, mem->region[1].gpa, mem->region[1].size, E820_TYPE_RAM);
 	return n;

@@ -87,16 +87,20 @@ void cli_usage(FILE *f)
 "  --cpus N          vCPUs, 1-%d (default 1)\n"
 "  --console FILE    write the guest's serial console (COM1) to FILE, not stdout\n"
 "  --timeout SEC     stop the guest after SEC seconds (exit status 7)\n"
+"  --disk PATH[,ro]  a virtio-blk disk on a raw image (up to %d)\n"
+"  --no-iommu        endpoints are not behind the virtio-iommu\n"
+"  --no-rng          no virtio-rng device\n"
+"  --report FILE     IOMMU activity and refused DMAs as JSON lines\n"
 "  -v, --verbose     more VMM messages     -q, --quiet   errors only\n"
 "\n"
 "exit status: 0 guest powered off, 1 error, 2 (probe) KVM cannot run Linux,\n"
 "             3 guest reboot, 4 triple fault, 5 KVM internal error,\n"
 "             6 stopped (signal or Ctrl-A x), 7 timeout\n",
-		VMM_MAX_CPUS);
+		VMM_MAX_CPUS, VMM_MAX_DISKS);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS,
-       OPT_CONSOLE, OPT_TIMEOUT };
+       OPT_CONSOLE, OPT_TIMEOUT, OPT_DISK, OPT_NO_IOMMU, OPT_NO_RNG, OPT_REPORT };
 
 static const struct option run_options[] = {
 	{ "kernel",  required_argument, NULL, OPT_KERNEL },
@@ -106,6 +110,10 @@ static const struct option run_options[] = {
 	{ "cpus",    required_argument, NULL, OPT_CPUS },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "disk",    required_argument, NULL, OPT_DISK },
+	{ "no-iommu", no_argument,      NULL, OPT_NO_IOMMU },
+	{ "no-rng",  no_argument,       NULL, OPT_NO_RNG },
+	{ "report",  required_argument, NULL, OPT_REPORT },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
@@ -185,6 +193,33 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 				return fail(err, errlen, "--timeout '%s': must be seconds from 1 to 604800",
 					    optarg);
 			cfg->timeout_s = (unsigned int)v;
+			break;
+		case OPT_DISK: {
+			char *comma;
+
+			if (cfg->ndisks == VMM_MAX_DISKS)
+				return fail(err, errlen, "--disk: at most %d disks", VMM_MAX_DISKS);
+			/* PATH[,ro]: the option string is ours to split. */
+			comma = strrchr(optarg, ',');
+			cfg->disk[cfg->ndisks].read_only = false;
+			if (comma) {
+				if (strcmp(comma, ",ro") && strcmp(comma, ",rw"))
+					return fail(err, errlen, "--disk '%s': unknown option '%s' (PATH[,ro])",
+						    optarg, comma + 1);
+				cfg->disk[cfg->ndisks].read_only = !strcmp(comma, ",ro");
+				*comma = '\0';
+			}
+			if (!*optarg)
+				return fail(err, errlen, "--disk: empty file name");
+			cfg->disk[cfg->ndisks++].path = optarg;
+			break;
+		}
+		case OPT_NO_IOMMU: cfg->no_iommu = true; break;
+		case OPT_NO_RNG: cfg->no_rng = true; break;
+		case OPT_REPORT:
+			if (!*optarg)
+				return fail(err, errlen, "--report: empty file name");
+			cfg->report = optarg;
 			break;
 		case 'v': cfg->verbose = true; break;
 		case 'q': cfg->quiet = true; break;

@@ -10,6 +10,7 @@
 #define VMM_MIN_MEM   (64ull << 20)
 #define VMM_MAX_CPUS  64
 #define VMM_DEFAULT_MEM (512ull << 20)
+#define VMM_MAX_DISKS 4
 
 enum vmm_command { CMD_NONE, CMD_RUN, CMD_PROBE, CMD_DUMP_ACPI, CMD_HELP, CMD_VERSION };
 
@@ -23,6 +24,14 @@ struct vmm_config {
 	uint64_t mem_bytes;
 	unsigned int cpus;
 	unsigned int timeout_s;  /* 0: none */
+	const char *report;      /* --report FILE: JSON lines */
+	struct {
+		const char *path;
+		bool read_only;
+	} disk[VMM_MAX_DISKS];
+	unsigned int ndisks;
+	bool no_iommu;           /* endpoints not behind the virtio-iommu */
+	bool no_rng;
 	bool verbose;
 	bool quiet;
 };

@@ -13,6 +13,43 @@ DefinitionBlock ("dsdt.aml", "DSDT", 2, "VMMVMM", "VMMDSDT ", 0x00000001)
 
     Scope (\_SB)
     {
+        /*
+         * PCI segment 0, bus 0 (vmm/pci.c): ECAM at 0xe0000000 (MCFG),
+         * config ports 0xcf8-0xcff, BARs in 0xc0000000-0xdfffffff.
+         * Devices use MSI-X only, so there is no _PRT.
+         */
+        Device (PCI0)
+        {
+            Name (_HID, EisaId ("PNP0A08"))
+            Name (_CID, EisaId ("PNP0A03"))
+            Name (_SEG, Zero)
+            Name (_BBN, Zero)
+            Name (_UID, Zero)
+            Name (_CRS, ResourceTemplate ()
+            {
+                WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,
+                    0x0000, 0x0000, 0x0000, 0x0000, 0x0001)
+                IO (Decode16, 0x0CF8, 0x0CF8, 0x01, 0x08)
+                WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,
+                    0x0000, 0x0000, 0x0CF7, 0x0000, 0x0CF8)
+                WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,
+                    0x0000, 0x0D00, 0xFFFF, 0x0000, 0xF300)
+                DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,
+                    0x00000000, 0xC0000000, 0xDFFFFFFF, 0x00000000, 0x20000000)
+            })
+        }
+
+        /* Motherboard resources: the ECAM window is taken. */
+        Device (MRES)
+        {
+            Name (_HID, EisaId ("PNP0C02"))
+            Name (_UID, One)
+            Name (_CRS, ResourceTemplate ()
+            {
+                Memory32Fixed (ReadWrite, 0xE0000000, 0x00100000)
+            })
+        }
+
         /* COM1: the 8250/16550A console (vmm/serial.c). */
         Device (COM1)
         {

@@ -62,7 +62,9 @@ int kvm_open(struct machine *m)
 	    check_cap(m, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY") ||
 	    check_cap(m, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID") ||
 	    check_cap(m, KVM_CAP_PIT2, "an in-kernel PIT (KVM_CAP_PIT2)") ||
-	    check_cap(m, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"))
+	    check_cap(m, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT") ||
+	    check_cap(m, KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI (MSI-X delivery)") ||
+	    check_cap(m, KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"))
 		return -ENOTSUP;
 	m->tsc_deadline = ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	m->run_mmap_size = (size_t)ioctl(m->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -140,6 +142,42 @@ int kvm_irq_line(struct machine *m, unsigned int gsi, bool level)
 
 	if (ioctl(m->vm_fd, KVM_IRQ_LINE, &irq) < 0) {
 		pr_ratelimited(LOG_WARN, "KVM_IRQ_LINE %u: %s", gsi, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int kvm_signal_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct machine *m = opaque;
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+
+	/* 0: the guest blocked it (e.g. masked in the LAPIC), > 0: delivered. */
+	if (ioctl(m->vm_fd, KVM_SIGNAL_MSI, &msi) < 0) {
+		pr_ratelimited(LOG_WARN, "KVM_SIGNAL_MSI %#llx/%#x: %s", (unsigned long long)addr, data,
+			       strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int kvm_ioeventfd(void *opaque, uint64_t gpa, unsigned int len, int fd, bool assign)
+{
+	struct machine *m = opaque;
+	struct kvm_ioeventfd ioe = {
+		.addr = gpa,
+		.len = len,
+		.fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+
+	if (ioctl(m->vm_fd, KVM_IOEVENTFD, &ioe) < 0) {
+		pr_debug("KVM_IOEVENTFD %s %#llx: %s", assign ? "assign" : "deassign",
+			 (unsigned long long)gpa, strerror(errno));
 		return -errno;
 	}
 	return 0;

@@ -14,7 +14,8 @@
  *   0x000e_0000  ACPI: RSDP, XSDT, FADT, MADT, DSDT (in the reserved BIOS area)
  *   0x0010_0000  bzImage protected-mode kernel
  *        ...     initrd at the top of low RAM
- *   0xc000_0000  -- 32-bit MMIO hole up to 4 GiB (LAPIC, IOAPIC, later PCI) --
+ *   0xc000_0000  -- 32-bit MMIO hole up to 4 GiB: PCI BARs (0xc000_0000-0xdfff_ffff),
+ *                   PCIe ECAM (0xe000_0000, 1 MiB), IOAPIC, LAPIC --
  *   0x1_0000_0000 RAM above 3 GiB continues here
  */
 #define GDT_ADDR          0x500ull
@@ -36,6 +37,8 @@
 #define MMIO_HOLE_END     0x100000000ull
 #define HIGH_RAM_START    0x100000000ull
 
+#define ECAM_BASE         0xe0000000ull  /* PCIe ECAM, bus 0 (vmm/pci.h) */
+#define ECAM_SIZE         0x100000ull
 #define IOAPIC_ADDR       0xfec00000ull
 #define LAPIC_ADDR        0xfee00000ull
 /* KVM (VMX) needs three pages for its real-mode TSS and one for the EPT

@@ -13,6 +13,8 @@
 #include "vmm/pio.h"
 #include "vmm/pm.h"
 #include "vmm/serial.h"
+#include "vmm/pci.h"
+#include "vmm/virtio_devices.h"
 
 struct machine;
 
@@ -37,6 +39,14 @@ struct machine {
 	struct pio_bus pio;
 	struct serial serial;
 	struct pm pm;
+
+	struct pci_bus pci;
+	struct virtio_host virtio_host;
+	struct viommu *viommu;
+	struct virtio_iommu *iommu_dev;
+	struct virtio_rng *rng;
+	struct virtio_blk *blk[VMM_MAX_DISKS];
+	unsigned int nblk;
 
 	struct vcpu vcpu[VMM_MAX_CPUS];
 	unsigned int ncpus;      /* vCPUs created so far */
@@ -63,6 +73,8 @@ struct machine {
 int kvm_open(struct machine *m);
 int kvm_create_vm(struct machine *m);
 int kvm_irq_line(struct machine *m, unsigned int gsi, bool level);
+int kvm_signal_msi(void *opaque, uint64_t addr, uint32_t data);
+int kvm_ioeventfd(void *opaque, uint64_t gpa, unsigned int len, int fd, bool assign);
 int kvm_coalesce_pio(struct machine *m, uint16_t port, uint16_t len);
 void machine_drain_coalesced(struct machine *m);
 void machine_destroy(struct machine *m);

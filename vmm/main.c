@@ -9,6 +9,7 @@
 #include "vmm/acpi.h"
 #include "vmm/boot.h"
 #include "vmm/cli.h"
+#include "vmm/devices.h"
 #include "vmm/exit_codes.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
@@ -266,6 +267,7 @@ static int cmd_run(const struct vmm_config *cfg)
 	size_t klen = 0;
 	uint64_t initrd_size = 0;
 	int initrd_fd = -1, console_fd = STDOUT_FILENO, ret = VMM_EXIT_ERROR, code;
+	FILE *report = NULL;
 
 	memset(&m, 0, sizeof(m));
 	m.kvm_fd = m.vm_fd = m.wake_fd[0] = m.wake_fd[1] = -1;
@@ -324,6 +326,15 @@ static int cmd_run(const struct vmm_config *cfg)
 		}
 	}
 
+	/* Opened now so that an unwritable path fails before the guest runs. */
+	if (cfg->report) {
+		report = fopen(cfg->report, "we");
+		if (!report) {
+			pr_err("cannot open report file '%s': %s", cfg->report, strerror(errno));
+			goto out;
+		}
+	}
+
 	code = guest_mem_init(&m.mem, cfg->mem_bytes);
 	if (code) {
 		pr_err("cannot allocate %llu MiB of guest RAM: %s",
@@ -336,6 +347,9 @@ static int cmd_run(const struct vmm_config *cfg)
 	}
 	if (initrd && read_into_guest(initrd, initrd_fd, initrd_size,
 				      guest_mem_ptr(&m.mem, plan.initrd_addr, initrd_size)))
+		goto out;
+	/* Devices before ACPI: they decide the PCI topology the tables describe. */
+	if (devices_create(&m, cfg, &acfg))
 		goto out;
 	if (acpi_build(&acfg, guest_mem_ptr(&m.mem, ACPI_TABLES_ADDR, ACPI_TABLES_END - ACPI_TABLES_ADDR),
 		       ACPI_TABLES_END - ACPI_TABLES_ADDR, ACPI_TABLES_ADDR, &tables)) {
@@ -368,6 +382,8 @@ static int cmd_run(const struct vmm_config *cfg)
 	for (unsigned int i = 0; i < cfg->cpus; i++)
 		if (vcpu_create(&m, i, plan.entry, plan.boot_params))
 			goto out;
+	if (devices_start(&m))
+		goto out;
 
 	signal_machine = &m;
 	memset(&sa, 0, sizeof(sa));
@@ -382,6 +398,7 @@ static int cmd_run(const struct vmm_config *cfg)
 		main_loop(&m, cfg);
 	vcpus_stop(&m);
 	machine_drain_coalesced(&m);   /* the guest's last words */
+	devices_stop(&m);
 	signal_machine = NULL;
 
 	for (unsigned int i = 0; i < m.ncpus; i++)
@@ -390,6 +407,8 @@ static int cmd_run(const struct vmm_config *cfg)
 	pr_debug("console: %llu bytes written by the guest", (unsigned long long)m.serial.tx_bytes);
 	ret = machine_exit_code(&m);
 	if (ret < 0)
+		ret = VMM_EXIT_ERROR;
+	if (devices_report(&m, report) && ret == VMM_EXIT_POWEROFF)
 		ret = VMM_EXIT_ERROR;
 	pr_info("%s (exit status %d)", exit_reason(ret), ret);
 	if (!m.pm.boot_time_ns)
@@ -400,6 +419,11 @@ out:
 		close(initrd_fd);
 	if (console_fd != STDOUT_FILENO && console_fd >= 0)
 		close(console_fd);
+	if (report && fclose(report) != 0 && ret == VMM_EXIT_POWEROFF) {
+		pr_err("cannot write report file '%s': %s", cfg->report, strerror(errno));
+		ret = VMM_EXIT_ERROR;
+	}
+	devices_destroy(&m);
 	machine_destroy(&m);
 	return ret;
 }
@@ -429,6 +453,7 @@ static int cmd_dump_acpi(const struct vmm_config *cfg)
 	struct acpi_config acfg = { .cpus = cfg->cpus };
 	struct acpi_tables t;
 
+	devices_describe(cfg, &acfg);
 	if (mkdir(cfg->dump_dir, 0755) < 0 && errno != EEXIST) {
 		pr_err("cannot create '%s': %s", cfg->dump_dir, strerror(errno));
 		return VMM_EXIT_ERROR;

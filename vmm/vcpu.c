@@ -231,10 +231,20 @@ static void handle_io(struct vcpu *v)
 static void handle_mmio(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
+	uint64_t val = 0;
+	unsigned int len = run->mmio.len;
 
-	/* Nothing lives in MMIO outside the in-kernel LAPIC/IOAPIC yet:
-	 * reads float high, writes are dropped. */
 	v->exits_mmio++;
+	if (len > 8)
+		len = 8;
+	if (run->mmio.is_write)
+		memcpy(&val, run->mmio.data, len);
+	if (pci_mmio_access(&v->m->pci, run->mmio.phys_addr, run->mmio.is_write, len, &val)) {
+		if (!run->mmio.is_write)
+			memcpy(run->mmio.data, &val, len);
+		return;
+	}
+	/* Nothing decodes it: reads float high, writes are dropped. */
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 	pr_ratelimited(LOG_DEBUG, "vCPU %u: %s of unclaimed MMIO %#llx (%u bytes)", v->id,

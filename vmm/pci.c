@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmm/pci.h"
+#include "vmm/log.h"
+#include "vmm/pio.h"
+
+#include <errno.h>
+#include <string.h>
+
+void pci_set_word(struct pci_device *d, unsigned int off, uint16_t v)
+{
+	d->cfg[off] = (uint8_t)v;
+	d->cfg[off + 1] = (uint8_t)(v >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (unsigned int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+void pci_set_long(struct pci_device *d, unsigned int off, uint32_t v)
+{
+	put_le32(&d->cfg[off], v);
+}
+
+uint16_t pci_get_word(const struct pci_device *d, unsigned int off)
+{
+	return (uint16_t)(d->cfg[off] | (d->cfg[off + 1] << 8));
+}
+
+uint32_t pci_get_long(const struct pci_device *d, unsigned int off)
+{
+	return (uint32_t)d->cfg[off] | ((uint32_t)d->cfg[off + 1] << 8) |
+	       ((uint32_t)d->cfg[off + 2] << 16) | ((uint32_t)d->cfg[off + 3] << 24);
+}
+
+void pci_bus_init(struct pci_bus *bus)
+{
+	memset(bus, 0, sizeof(*bus));
+	pthread_mutex_init(&bus->lock, NULL);
+	bus->next_bar_addr = PCI_MMIO32_BASE;
+}
+
+void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, uint16_t device,
+		     uint32_t class_code, uint16_t subsys_vendor, uint16_t subsys_id)
+{
+	memset(dev, 0, sizeof(*dev));
+	dev->name = name;
+	pci_set_word(dev, PCI_VENDOR_ID, vendor);
+	pci_set_word(dev, PCI_DEVICE_ID, device);
+	pci_set_byte(dev, PCI_REVISION_ID, 1);   /* virtio 1.0: revision >= 1 */
+	pci_set_byte(dev, PCI_CLASS_PROG, (uint8_t)class_code);
+	pci_set_word(dev, PCI_CLASS_PROG + 1, (uint16_t)(class_code >> 8));
+	pci_set_byte(dev, PCI_HEADER_TYPE, 0);
+	pci_set_word(dev, PCI_SUBSYSTEM_VENDOR_ID, subsys_vendor);
+	pci_set_word(dev, PCI_SUBSYSTEM_ID, subsys_id);
+	/* Memory decode, bus mastering, INTx disable are the guest's to set;
+	 * there is no INTx pin (MSI-X only). */
+	dev->wmask[PCI_COMMAND] = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	dev->wmask[PCI_COMMAND + 1] = PCI_COMMAND_INTX_DISABLE >> 8;
+	dev->wmask[PCI_INTERRUPT_LINE] = 0xff;
+	dev->next_cap = 0x40;
+}
+
+int pci_device_add_bar(struct pci_bus *bus, struct pci_device *dev, unsigned int bar,
+		       uint64_t size, bool is64)
+{
+	unsigned int off = PCI_BASE_ADDRESS_0 + 4 * bar;
+	uint64_t addr;
+
+	if (bar >= PCI_NUM_BARS || (is64 && bar == PCI_NUM_BARS - 1) || size < 4096 ||
+	    (size & (size - 1)))
+		return -EINVAL;
+	addr = (bus->next_bar_addr + size - 1) & ~(size - 1);
+	if (addr + size > PCI_MMIO32_BASE + PCI_MMIO32_SIZE)
+		return -ENOSPC;
+	bus->next_bar_addr = addr + size;
+	dev->bar[bar].size = size;
+	dev->bar[bar].addr = addr;
+	dev->bar[bar].is64 = is64;
+	pci_set_long(dev, off, (uint32_t)addr | (is64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 : 0));
+	/* Address bits above the size are writable; the low flag bits not. */
+	put_le32(&dev->wmask[off], (uint32_t)~(size - 1));
+	if (is64) {
+		pci_set_long(dev, off + 4, (uint32_t)(addr >> 32));
+		memset(&dev->wmask[off + 4], 0xff, 4);
+	}
+	return 0;
+}
+
+unsigned int pci_add_capability(struct pci_device *dev, uint8_t id, unsigned int len)
+{
+	unsigned int off = dev->next_cap;
+
+	if (off + len > 256)
+		return 0;
+	dev->cfg[off] = id;
+	dev->cfg[off + 1] = dev->cfg[PCI_CAPABILITY_LIST];  /* push on the front */
+	dev->cfg[PCI_CAPABILITY_LIST] = (uint8_t)off;
+	pci_set_word(dev, PCI_STATUS, pci_get_word(dev, PCI_STATUS) | PCI_STATUS_CAP_LIST);
+	dev->next_cap = (uint8_t)((off + len + 3) & ~3u);
+	return off;
+}
+
+int pci_register(struct pci_bus *bus, struct pci_device *dev, unsigned int slot)
+{
+	if (slot == 0 || slot >= PCI_MAX_SLOTS || bus->dev[slot])
+		return -EBUSY;
+	dev->slot = (uint8_t)slot;
+	bus->dev[slot] = dev;
+	return 0;
+}
+
+bool pci_memory_enabled(const struct pci_device *dev)
+{
+	return pci_get_word(dev, PCI_COMMAND) & PCI_COMMAND_MEMORY;
+}
+
+static struct pci_device *lookup(struct pci_bus *bus, uint16_t bdf)
+{
+	/* bus 0, function 0 only */
+	if ((bdf >> 8) != 0 || (bdf & 7) != 0)
+		return NULL;
+	return bus->dev[(bdf >> 3) & 0x1f];
+}
+
+uint32_t pci_config_read(struct pci_bus *bus, uint16_t bdf, unsigned int offset, unsigned int size)
+{
+	struct pci_device *dev;
+	uint32_t val = 0;
+
+	if (offset >= PCI_CFG_SPACE_SIZE || (size != 1 && size != 2 && size != 4) ||
+	    (offset & (size - 1)))
+		return 0xffffffffu;
+	pthread_mutex_lock(&bus->lock);
+	dev = lookup(bus, bdf);
+	if (!dev) {
+		val = 0xffffffffu;   /* no device: all-ones, the guest's probe sees nothing */
+	} else {
+		for (unsigned int i = 0; i < size; i++)
+			val |= (uint32_t)dev->cfg[offset + i] << (8 * i);
+	}
+	pthread_mutex_unlock(&bus->lock);
+	if (size < 4)
+		val &= (1u << (8 * size)) - 1;
+	return val;
+}
+
+static uint64_t bar_addr(const struct pci_device *dev, unsigned int bar)
+{
+	uint64_t addr = pci_get_long(dev, PCI_BASE_ADDRESS_0 + 4 * bar) & ~0xfull;
+
+	if (dev->bar[bar].is64)
+		addr |= (uint64_t)pci_get_long(dev, PCI_BASE_ADDRESS_0 + 4 * bar + 4) << 32;
+	return addr;
+}
+
+void pci_config_write(struct pci_bus *bus, uint16_t bdf, unsigned int offset, unsigned int size,
+		      uint32_t val)
+{
+	struct pci_device *dev;
+	uint64_t old_addr[PCI_NUM_BARS];
+	bool old_mem;
+
+	if (offset >= PCI_CFG_SPACE_SIZE || (size != 1 && size != 2 && size != 4) ||
+	    (offset & (size - 1)))
+		return;
+	pthread_mutex_lock(&bus->lock);
+	dev = lookup(bus, bdf);
+	if (!dev) {
+		pthread_mutex_unlock(&bus->lock);
+		return;
+	}
+	old_mem = pci_memory_enabled(dev);
+	for (unsigned int b = 0; b < PCI_NUM_BARS; b++)
+		old_addr[b] = dev->bar[b].size ? bar_addr(dev, b) : 0;
+	for (unsigned int i = 0; i < size; i++) {
+		uint8_t m = dev->wmask[offset + i];
+
+		dev->cfg[offset + i] = (uint8_t)((dev->cfg[offset + i] & ~m) | ((val >> (8 * i)) & m));
+	}
+	/* A BAR moved or decode switched: tell the device (ioeventfds). */
+	for (unsigned int b = 0; b < PCI_NUM_BARS; b++) {
+		uint64_t now;
+		bool mem = pci_memory_enabled(dev);
+
+		if (!dev->bar[b].size)
+			continue;
+		now = bar_addr(dev, b);
+		dev->bar[b].addr = now;
+		if ((old_mem != mem || now != old_addr[b]) && dev->ops && dev->ops->bar_remapped)
+			dev->ops->bar_remapped(dev, b, old_mem ? old_addr[b] : 0, mem ? now : 0);
+	}
+	pthread_mutex_unlock(&bus->lock);
+	if (dev->ops && dev->ops->config_written)
+		dev->ops->config_written(dev, offset, size);
+}
+
+bool pci_mmio_access(struct pci_bus *bus, uint64_t gpa, bool is_write, unsigned int size, uint64_t *val)
+{
+	if (gpa >= PCI_ECAM_BASE && gpa - PCI_ECAM_BASE < PCI_ECAM_SIZE) {
+		uint64_t off = gpa - PCI_ECAM_BASE;
+		uint16_t bdf = (uint16_t)(off >> 12);
+
+		if (size > 4) {
+			if (!is_write)
+				*val = ~0ull;
+			return true;
+		}
+		if (is_write)
+			pci_config_write(bus, bdf, off & 0xfff, size, (uint32_t)*val);
+		else
+			*val = pci_config_read(bus, bdf, off & 0xfff, size);
+		return true;
+	}
+	for (unsigned int s = 0; s < PCI_MAX_SLOTS; s++) {
+		struct pci_device *dev = bus->dev[s];
+
+		if (!dev || !dev->ops || !pci_memory_enabled(dev))
+			continue;
+		for (unsigned int b = 0; b < PCI_NUM_BARS; b++) {
+			const struct pci_bar *bar = &dev->bar[b];
+
+			if (!bar->size || gpa < bar->addr || gpa - bar->addr >= bar->size ||
+			    size > bar->size - (gpa - bar->addr))
+				continue;
+			if (is_write) {
+				if (dev->ops->bar_write)
+					dev->ops->bar_write(dev, b, gpa - bar->addr, size, *val);
+			} else {
+				*val = dev->ops->bar_read ? dev->ops->bar_read(dev, b, gpa - bar->addr, size)
+							  : ~0ull;
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
+static uint32_t cf8_read(void *opaque, uint16_t offset, unsigned int size)
+{
+	struct pci_bus *bus = opaque;
+	uint32_t addr = __atomic_load_n(&bus->config_address, __ATOMIC_ACQUIRE);
+
+	if (offset < 4)   /* 0xcf8: the address latch, dword only */
+		return size == 4 ? addr : 0xffffffffu;
+	if (!(addr & 0x80000000u))
+		return 0xffffffffu;
+	return pci_config_read(bus, (uint16_t)((addr >> 8) & 0xffff),
+			       (addr & 0xfc) | ((addr >> 16) & 0xf00) | (offset - 4), size);
+}
+
+static void cf8_write(void *opaque, uint16_t offset, unsigned int size, uint32_t val)
+{
+	struct pci_bus *bus = opaque;
+	uint32_t addr = __atomic_load_n(&bus->config_address, __ATOMIC_ACQUIRE);
+
+	if (offset < 4) {
+		if (offset == 0 && size == 4)
+			__atomic_store_n(&bus->config_address, val, __ATOMIC_RELEASE);
+		return;
+	}
+	if (!(addr & 0x80000000u))
+		return;
+	/* Bits 27:24 of the address latch: extended register number (AMD). */
+	pci_config_write(bus, (uint16_t)((addr >> 8) & 0xffff),
+			 (addr & 0xfc) | ((addr >> 16) & 0xf00) | (offset - 4), size, val);
+}
+
+static const struct pio_ops cf8_ops = { .read = cf8_read, .write = cf8_write };
+
+int pci_register_pio(struct pci_bus *bus, struct pio_bus *pio)
+{
+	return pio_register(pio, PCI_CONFIG_ADDRESS, 8, &cf8_ops, bus, "pci-conf1");
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk (virtio 5.2): IN, OUT, FLUSH, GET_ID on a raw image.  Request
+ * data is staged in a host buffer and moved with dma_read/dma_write, so a
+ * guest cannot change data the device already took (no double fetch) and
+ * every byte is checked by the IOMMU.
+ */
+#include "vmm/virtio_devices.h"
+#include "vmm/log.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/fs.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_ids.h>
+
+#define BLK_SEG_MAX   126
+#define BLK_BOUNCE    (1u << 20)
+#define SECTOR_SHIFT  9
+
+struct blk_req_hdr {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+};
+
+static uint64_t blk_features(struct virtio_dev *vd)
+{
+	struct virtio_blk *blk = vd->priv;
+
+	return (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
+	       (1ull << VIRTIO_BLK_F_FLUSH) | (blk->read_only ? 1ull << VIRTIO_BLK_F_RO : 0);
+}
+
+static void blk_read_config(struct virtio_dev *vd, unsigned int offset, void *buf, unsigned int len)
+{
+	struct virtio_blk *blk = vd->priv;
+	struct virtio_blk_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.capacity = htole64(blk->capacity);
+	cfg.seg_max = htole32(BLK_SEG_MAX);
+	cfg.blk_size = htole32(512);
+	if (offset < sizeof(cfg) && len <= sizeof(cfg) - offset)
+		memcpy(buf, (uint8_t *)&cfg + offset, len);
+}
+
+/* Move `len` bytes between the disk at `pos` and the chain's data area. */
+static uint8_t do_rw(struct virtio_blk *blk, struct virtqueue *vq, const struct vq_elem *e,
+		     bool is_write, uint64_t pos, uint64_t len, uint32_t *written)
+{
+	uint64_t done = 0;
+
+	while (done < len) {
+		size_t n = len - done < blk->bounce_size ? (size_t)(len - done) : blk->bounce_size;
+		ssize_t r;
+
+		if (is_write) {
+			/* device reads guest memory: data follows the 16-byte header */
+			if (vq_elem_read(vq, e, sizeof(struct blk_req_hdr) + done, blk->bounce, n))
+				return VIRTIO_BLK_S_IOERR;
+			r = pwrite(blk->fd, blk->bounce, n, (off_t)(pos + done));
+		} else {
+			r = pread(blk->fd, blk->bounce, n, (off_t)(pos + done));
+			if (r == (ssize_t)n &&
+			    vq_elem_write(vq, e, done, blk->bounce, n))
+				return VIRTIO_BLK_S_IOERR;
+			if (r == (ssize_t)n)
+				*written += (uint32_t)n;
+		}
+		if (r != (ssize_t)n) {
+			pr_ratelimited(LOG_WARN, "virtio-blk: %s at %llu: %s", is_write ? "write" : "read",
+				       (unsigned long long)(pos + done), r < 0 ? strerror(errno) : "short");
+			return VIRTIO_BLK_S_IOERR;
+		}
+		done += n;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+static uint8_t handle(struct virtio_blk *blk, struct virtqueue *vq, const struct vq_elem *e,
+		      uint32_t *written)
+{
+	struct blk_req_hdr hdr;
+	uint64_t len, pos;
+	uint32_t type;
+
+	if (vq_elem_read(vq, e, 0, &hdr, sizeof(hdr)))
+		return VIRTIO_BLK_S_IOERR;
+	type = le32toh(hdr.type);
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		len = type == VIRTIO_BLK_T_IN ? e->writable - 1 : e->readable - sizeof(hdr);
+		pos = le64toh(hdr.sector);
+		if (len % 512 || pos > blk->capacity || (len >> SECTOR_SHIFT) > blk->capacity - pos)
+			return VIRTIO_BLK_S_IOERR;   /* unaligned, or past the end of the disk */
+		if (type == VIRTIO_BLK_T_OUT && blk->read_only)
+			return VIRTIO_BLK_S_IOERR;
+		if (type == VIRTIO_BLK_T_IN)
+			blk->reads++, blk->bytes_read += len;
+		else
+			blk->writes++, blk->bytes_written += len;
+		return do_rw(blk, vq, e, type == VIRTIO_BLK_T_OUT, pos << SECTOR_SHIFT, len, written);
+	case VIRTIO_BLK_T_FLUSH:
+		blk->flushes++;
+		return fdatasync(blk->fd) == 0 || errno == EINVAL ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	case VIRTIO_BLK_T_GET_ID: {
+		char id[VIRTIO_BLK_ID_BYTES];
+		size_t n = e->writable - 1 < sizeof(id) ? e->writable - 1 : sizeof(id);
+
+		memset(id, 0, sizeof(id));
+		memcpy(id, blk->serial, strnlen(blk->serial, sizeof(id)));
+		if (vq_elem_write(vq, e, 0, id, n))
+			return VIRTIO_BLK_S_IOERR;
+		*written += (uint32_t)n;
+		return VIRTIO_BLK_S_OK;
+	}
+	default:
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+}
+
+static void blk_notify(struct virtio_dev *vd, unsigned int q)
+{
+	struct virtio_blk *blk = vd->priv;
+	struct virtqueue *vq = &vd->vq[q];
+	static __thread struct vq_elem e;
+	int ret;
+
+	while ((ret = vq_pop(vq, &e)) == 1) {
+		uint32_t written = 0;
+		uint8_t status;
+
+		/* Header (16 bytes) readable, status (1 byte) writable at the end. */
+		if (e.readable < sizeof(struct blk_req_hdr) || e.writable < 1)
+			status = VIRTIO_BLK_S_IOERR;
+		else
+			status = handle(blk, vq, &e, &written);
+		if (status != VIRTIO_BLK_S_OK)
+			blk->errors++;
+		/* The status byte is the last writable byte. */
+		if (e.writable >= 1 && vq_elem_write(vq, &e, e.writable - 1, &status, 1) == 0)
+			written++;
+		if (vq_push(vq, e.head, written))
+			break;
+		virtio_queue_interrupt(vd, q);
+	}
+	if (ret == -EFAULT)
+		pr_ratelimited(LOG_WARN, "virtio-blk %02x:%02x.0: ring access refused by the IOMMU",
+			       0, vd->pci.slot);
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.class_code = 0x018000,   /* mass storage, other */
+	.num_queues = 1,
+	.queue_size = 256,
+	.config_size = sizeof(struct virtio_blk_config),
+	.features = blk_features,
+	.read_config = blk_read_config,
+	.queue_notify = blk_notify,
+};
+
+int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int slot,
+		      struct virtio_host *host, struct viommu *iommu, const char *path, bool ro)
+{
+	struct stat st;
+	uint64_t size;
+	int ret;
+
+	memset(blk, 0, sizeof(*blk));
+	blk->read_only = ro;
+	blk->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (blk->fd < 0) {
+		pr_err("cannot open disk '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(blk->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		pr_err("disk '%s' is not a regular file or block device", path);
+		ret = -EINVAL;
+		goto err;
+	}
+	size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode) && ioctl(blk->fd, BLKGETSIZE64, &size) < 0) {
+		pr_err("disk '%s': cannot read its size: %s", path, strerror(errno));
+		ret = -errno;
+		goto err;
+	}
+	if (size < 512 || size % 512) {
+		pr_err("disk '%s': size %llu is not a positive multiple of 512 bytes", path,
+		       (unsigned long long)size);
+		ret = -EINVAL;
+		goto err;
+	}
+	blk->capacity = size >> SECTOR_SHIFT;
+	snprintf(blk->serial, sizeof(blk->serial), "vmm-disk-%u", slot);
+	blk->bounce_size = BLK_BOUNCE;
+	blk->bounce = malloc(blk->bounce_size);
+	if (!blk->bounce) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	ret = virtio_pci_init(&blk->vd, bus, slot, host, iommu, &blk_ops, blk);
+	if (ret) {
+		pr_err("disk '%s': cannot create the virtio-blk device: %s", path, strerror(-ret));
+		goto err;
+	}
+	return 0;
+err:
+	free(blk->bounce);
+	close(blk->fd);
+	blk->fd = -1;
+	return ret;
+}
+
+void virtio_blk_destroy(struct virtio_blk *blk)
+{
+	free(blk->bounce);
+	if (blk->fd >= 0)
+		close(blk->fd);
+}

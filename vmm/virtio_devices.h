@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMM_VIRTIO_DEVICES_H
+#define VMM_VIRTIO_DEVICES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/virtio_pci.h"
+
+/* virtio-blk: a raw image file (or block device). */
+struct virtio_blk {
+	struct virtio_dev vd;
+	int fd;
+	bool read_only;
+	uint64_t capacity;         /* 512-byte sectors */
+	char serial[21];
+	uint8_t *bounce;           /* host staging buffer for request data */
+	size_t bounce_size;
+	uint64_t reads, writes, flushes, bytes_read, bytes_written, errors;
+};
+
+/* Opens path ("PATH[,ro]" already split); one clear error line on failure. */
+int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int slot,
+		      struct virtio_host *host, struct viommu *iommu, const char *path, bool ro);
+void virtio_blk_destroy(struct virtio_blk *blk);
+
+/* virtio-rng: entropy from getrandom(2). */
+struct virtio_rng {
+	struct virtio_dev vd;
+	uint64_t bytes;
+};
+
+int virtio_rng_create(struct virtio_rng *rng, struct pci_bus *bus, unsigned int slot,
+		      struct virtio_host *host, struct viommu *iommu);
+
+/* virtio-iommu: the transport side of viommu/ (request and event queues). */
+struct virtio_iommu {
+	struct virtio_dev vd;
+	struct viommu *viommu;
+	uint8_t *req_buf, *resp_buf;
+	uint64_t requests, events, events_dropped;
+};
+
+int virtio_iommu_create(struct virtio_iommu *vi, struct pci_bus *bus, unsigned int slot,
+			struct virtio_host *host, struct viommu *viommu);
+
+#endif

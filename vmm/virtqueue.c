@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmm/virtqueue.h"
+#include "vmm/log.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/virtio_ring.h>
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+void vq_reset(struct virtqueue *vq)
+{
+	struct dma_space *dma = vq->dma;
+	uint16_t max = vq->max_size;
+
+	memset(vq, 0, sizeof(*vq));
+	vq->dma = dma;
+	vq->max_size = max;
+	vq->size = max;
+	vq->msix_vector = 0xffff;   /* VIRTIO_MSI_NO_VECTOR */
+}
+
+static int read16(struct virtqueue *vq, uint64_t addr, uint16_t *v)
+{
+	uint16_t le;
+
+	if (dma_read(vq->dma, addr, &le, sizeof(le)))
+		return -EFAULT;
+	*v = le16toh(le);
+	return 0;
+}
+
+static int write16(struct virtqueue *vq, uint64_t addr, uint16_t v)
+{
+	uint16_t le = htole16(v);
+
+	return dma_write(vq->dma, addr, &le, sizeof(le));
+}
+
+static int read_desc(struct virtqueue *vq, uint64_t table, uint32_t idx, struct desc *d)
+{
+	struct vring_desc raw;
+
+	if (dma_read(vq->dma, table + (uint64_t)idx * sizeof(raw), &raw, sizeof(raw)))
+		return -EFAULT;
+	d->addr = le64toh(raw.addr);
+	d->len = le32toh(raw.len);
+	d->flags = le16toh(raw.flags);
+	d->next = le16toh(raw.next);
+	return 0;
+}
+
+static int broken(struct virtqueue *vq, const char *why)
+{
+	vq->broken = true;
+	pr_ratelimited(LOG_WARN, "virtqueue: malformed ring from the guest (%s): queue stopped", why);
+	return -EINVAL;
+}
+
+static int add_seg(struct virtqueue *vq, struct vq_elem *e, const struct desc *d)
+{
+	bool write = d->flags & VRING_DESC_F_WRITE;
+
+	if (e->nseg == VQ_MAX_SEGS)
+		return broken(vq, "chain too long");
+	/* Device-readable descriptors come first (virtio 2.7.4.2). */
+	if (!write && e->writable)
+		return broken(vq, "readable descriptor after a writable one");
+	e->seg[e->nseg++] = (struct vq_seg){ .addr = d->addr, .len = d->len, .write = write };
+	if (write)
+		e->writable += d->len;
+	else
+		e->readable += d->len;
+	return 0;
+}
+
+/* Walk an indirect table of n descriptors. */
+static int walk_indirect(struct virtqueue *vq, struct vq_elem *e, const struct desc *ind)
+{
+	uint32_t n = ind->len / sizeof(struct vring_desc), i = 0, steps = 0;
+
+	if (!vq->indirect)
+		return broken(vq, "indirect descriptor not negotiated");
+	if (!ind->len || ind->len % sizeof(struct vring_desc) || n > VQ_MAX_SEGS)
+		return broken(vq, "bad indirect table length");
+	for (;;) {
+		struct desc d;
+
+		if (read_desc(vq, ind->addr, i, &d))
+			return -EFAULT;
+		if (d.flags & VRING_DESC_F_INDIRECT)
+			return broken(vq, "nested indirect table");
+		if (add_seg(vq, e, &d))
+			return -EINVAL;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return 0;
+		i = d.next;
+		if (i >= n || ++steps >= n)
+			return broken(vq, "indirect chain index out of range or looping");
+	}
+}
+
+int vq_pop(struct virtqueue *vq, struct vq_elem *e)
+{
+	uint16_t avail_idx, head, idx;
+	unsigned int steps = 0;
+
+	if (vq->broken || !vq->enabled)
+		return 0;
+	if (read16(vq, vq->avail + 2, &avail_idx))
+		return -EFAULT;
+	if (avail_idx == vq->last_avail) {
+		/* Empty: with EVENT_IDX ask for a kick at the next entry, then
+		 * look again so an entry added meanwhile is not missed. */
+		if (vq->event_idx) {
+			if (write16(vq, vq->used + 4 + 8u * vq->size, vq->last_avail))
+				return -EFAULT;
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			if (read16(vq, vq->avail + 2, &avail_idx))
+				return -EFAULT;
+			if (avail_idx == vq->last_avail)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	if ((uint16_t)(avail_idx - vq->last_avail) > vq->size)
+		return broken(vq, "available index moved by more than the queue size");
+	/* Read the ring entry only after the index (virtio 2.7.13.1). */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (read16(vq, vq->avail + 4 + 2u * (vq->last_avail % vq->size), &head))
+		return -EFAULT;
+	if (head >= vq->size)
+		return broken(vq, "head index out of range");
+
+	e->head = head;
+	e->nseg = 0;
+	e->readable = e->writable = 0;
+	idx = head;
+	for (;;) {
+		struct desc d;
+
+		if (read_desc(vq, vq->desc, idx, &d))
+			return -EFAULT;
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			int ret;
+
+			if (d.flags & VRING_DESC_F_NEXT)
+				return broken(vq, "indirect descriptor with NEXT");
+			ret = walk_indirect(vq, e, &d);
+			if (ret)
+				return ret;
+			break;
+		}
+		if (add_seg(vq, e, &d))
+			return -EINVAL;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			break;
+		idx = d.next;
+		if (idx >= vq->size || ++steps >= vq->size)
+			return broken(vq, "descriptor index out of range or looping");
+	}
+	vq->last_avail++;
+	return 1;
+}
+
+int vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
+{
+	struct vring_used_elem u = { .id = htole32(head), .len = htole32(len) };
+	uint64_t slot = vq->used + 4 + sizeof(u) * (uint64_t)(vq->used_idx % vq->size);
+
+	if (dma_write(vq->dma, slot, &u, sizeof(u)))
+		return -EFAULT;
+	/* The entry must be visible before the index that publishes it. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	vq->used_idx++;
+	return write16(vq, vq->used + 2, vq->used_idx);
+}
+
+bool vq_should_notify(struct virtqueue *vq)
+{
+	uint16_t old, flags, used_event;
+	bool valid;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!vq->event_idx) {
+		if (read16(vq, vq->avail, &flags))
+			return true;   /* cannot tell: interrupt (harmless) */
+		return !(flags & VRING_AVAIL_F_NO_INTERRUPT);
+	}
+	old = vq->signalled_used;
+	valid = vq->signalled_used_valid;
+	vq->signalled_used = vq->used_idx;
+	vq->signalled_used_valid = true;
+	if (!valid)
+		return true;
+	if (read16(vq, vq->avail + 4 + 2u * vq->size, &used_event))
+		return true;
+	return vring_need_event(used_event, vq->used_idx, old);
+}
+
+static int elem_copy(struct virtqueue *vq, const struct vq_elem *e, bool write, uint64_t offset,
+		     void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned int i = 0; i < e->nseg && done < len; i++) {
+		const struct vq_seg *s = &e->seg[i];
+		uint64_t n;
+
+		if (s->write != write)
+			continue;
+		if (offset >= s->len) {
+			offset -= s->len;
+			continue;
+		}
+		n = s->len - offset;
+		if (n > len - done)
+			n = len - done;
+		if (write ? dma_write(vq->dma, s->addr + offset, (uint8_t *)buf + done, n)
+			  : dma_read(vq->dma, s->addr + offset, (uint8_t *)buf + done, n))
+			return -EFAULT;
+		done += n;
+		offset = 0;
+	}
+	return done == len ? 0 : -ERANGE;
+}
+
+int vq_elem_read(struct virtqueue *vq, const struct vq_elem *e, uint64_t offset, void *buf, size_t len)
+{
+	return elem_copy(vq, e, false, offset, buf, len);
+}
+
+int vq_elem_write(struct virtqueue *vq, const struct vq_elem *e, uint64_t offset, const void *buf,
+		  size_t len)
+{
+	return elem_copy(vq, e, true, offset, (void *)buf, len);
+}
