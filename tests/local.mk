@@ -9,7 +9,8 @@ AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \
 	VMM='$(abs_top_builddir)/vmm/vmm'; export VMM; \
 	QEMU_SYSTEM_X86_64='$(QEMU_SYSTEM_X86_64)'; export QEMU_SYSTEM_X86_64; \
-	IASL='$(IASL)'; export IASL;
+	IASL='$(IASL)'; export IASL; \
+	FUZZ_CHECK_TIME='$(FUZZ_CHECK_TIME)'; export FUZZ_CHECK_TIME;
 
 noinst_LIBRARIES += tests/tap/libtap.a
 tests_tap_libtap_a_SOURCES = tests/tap/basic.c tests/tap/basic.h
