@@ -129,6 +129,7 @@ static const struct virtio_dev_ops iommu_ops = {
 	.num_queues = 2,
 	.queue_size = 64,
 	.config_size = sizeof(struct virtio_iommu_config),
+	.sync_notify = true,
 	.features = iommu_features,
 	.read_config = iommu_read_config,
 	.write_config = iommu_write_config,

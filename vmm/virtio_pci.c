@@ -238,6 +238,20 @@ static void common_write(struct virtio_dev *vd, unsigned int off, unsigned int s
 	}
 }
 
+/* Run the device model on queue q (any thread). */
+static void process_queue(struct virtio_dev *vd, unsigned int q)
+{
+	pthread_mutex_lock(&vd->lock);
+	vd->notifies++;
+	if ((vd->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vd->status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
+	    vd->vq[q].enabled) {
+		vd->ops->queue_notify(vd, q);
+		if (vd->vq[q].broken)
+			virtio_needs_reset(vd, "malformed virtqueue");
+	}
+	pthread_mutex_unlock(&vd->lock);
+}
+
 static uint64_t bar_read(struct pci_device *pdev, unsigned int bar, uint64_t off, unsigned int size)
 {
 	struct virtio_dev *vd = pdev->opaque;
@@ -262,7 +276,8 @@ static uint64_t bar_read(struct pci_device *pdev, unsigned int bar, uint64_t off
 
 		val = e[((off - VPCI_MSIX_TABLE) % 16) / 4];
 	} else if (off >= VPCI_MSIX_PBA && off < VPCI_MSIX_PBA + 8) {
-		val = (vd->msix_pending >> (8 * (off - VPCI_MSIX_PBA))) &
+		/* 64-bit arithmetic: byte offsets up to 7 shift by up to 56. */
+		val = ((uint64_t)vd->msix_pending >> (8 * (off - VPCI_MSIX_PBA))) &
 		      (size >= 8 ? ~0ull : ((1ull << (8 * size)) - 1));
 	}
 	pthread_mutex_unlock(&vd->lock);
@@ -277,10 +292,15 @@ static void bar_write(struct pci_device *pdev, unsigned int bar, uint64_t off, u
 	if (bar != 0)
 		return;
 	if (off >= VPCI_NOTIFY_OFF && off < VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * vd->ops->num_queues) {
-		/* Only without an ioeventfd: hand the kick to the I/O thread. */
+		/* Only without an ioeventfd: hand the kick to the I/O thread,
+		 * or handle it right here for a sync_notify device. */
 		uint64_t one = 1;
 		unsigned int q = (unsigned int)((off - VPCI_NOTIFY_OFF) / VPCI_NOTIFY_MULT);
 
+		if (vd->ops->sync_notify) {
+			process_queue(vd, q);
+			return;
+		}
 		if (write(vd->notify_fd[q], &one, sizeof(one)) < 0 && errno != EAGAIN)
 			pr_ratelimited(LOG_WARN, "%s: notify: %s", vd->ops->name, strerror(errno));
 		return;
@@ -312,7 +332,7 @@ static void register_notify(struct virtio_dev *vd, uint64_t bar_gpa)
 		vd->notify_gpa = 0;
 		vd->notify_ioeventfd = false;
 	}
-	if (!bar_gpa || !vd->host->ioeventfd)
+	if (!bar_gpa || !vd->host->ioeventfd || vd->ops->sync_notify)
 		return;
 	vd->notify_ioeventfd = true;
 	for (unsigned int q = 0; q < vd->ops->num_queues; q++) {
@@ -468,15 +488,7 @@ static void *io_thread(void *arg)
 		for (unsigned int q = 0; q < nq; q++) {
 			if (!(pfd[q].revents & POLLIN) || !drain(pfd[q].fd))
 				continue;
-			pthread_mutex_lock(&vd->lock);
-			vd->notifies++;
-			if ((vd->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
-			    !(vd->status & VIRTIO_CONFIG_S_NEEDS_RESET) && vd->vq[q].enabled) {
-				vd->ops->queue_notify(vd, q);
-				if (vd->vq[q].broken)
-					virtio_needs_reset(vd, "malformed virtqueue");
-			}
-			pthread_mutex_unlock(&vd->lock);
+			process_queue(vd, q);
 		}
 		if ((pfd[nq].revents & POLLIN) && drain(vd->kick_fd) && vd->ops->kicked) {
 			pthread_mutex_lock(&vd->lock);

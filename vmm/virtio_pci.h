@@ -49,6 +49,15 @@ struct virtio_dev_ops {
 	unsigned int num_queues;
 	uint16_t queue_size;       /* maximum */
 	size_t config_size;
+	/*
+	 * Handle queue notifications on the vCPU that wrote them (an MMIO exit,
+	 * no ioeventfd) instead of the I/O thread.  For devices whose driver
+	 * busy-waits for each request (the virtio-iommu): the answer is there
+	 * when the vCPU resumes, with no thread wake-up in between (measured
+	 * in the nested test host: 16 MiB O_DIRECT read through the IOMMU,
+	 * 0.4 MiB/s with an ioeventfd + I/O thread, 13 MiB/s synchronous).
+	 */
+	bool sync_notify;
 	uint64_t (*features)(struct virtio_dev *vd);    /* device-specific bits */
 	void (*read_config)(struct virtio_dev *vd, unsigned int offset, void *buf, unsigned int len);
 	void (*write_config)(struct virtio_dev *vd, unsigned int offset, const void *buf, unsigned int len);
