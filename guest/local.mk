@@ -33,7 +33,12 @@ check_DATA += $(GUEST_STAMP)
 AM_DISTCHECK_CONFIGURE_FLAGS = \
 	--with-guest-cache="`test -n '$(GUEST_CACHE)' && echo '$(GUEST_CACHE)' || echo '$(abs_top_builddir)/guest/cache'`"
 
+# Shell suites (busybox sh), run by /init like the built-in ones.
+GUEST_SHELL_SUITES = guest/suites/iommu guest/suites/blk
+EXTRA_DIST += guest/suites/tap.sh $(GUEST_SHELL_SUITES)
+
 $(GUEST_STAMP): $(GUEST_BINARIES) \
+		$(GUEST_SHELL_SUITES:%=$(srcdir)/%) $(srcdir)/guest/suites/tap.sh \
 		$(srcdir)/guest/mkguest.sh \
 		$(srcdir)/guest/init.sh \
 		$(srcdir)/guest/modules.list
@@ -41,6 +46,8 @@ $(GUEST_STAMP): $(GUEST_BINARIES) \
 	test -n "$$cache" || cache='$(abs_builddir)/guest/cache'; \
 	programs=; for p in $(GUEST_BINARIES); do \
 	  programs="$$programs --program $$p"; done; \
+	for f in guest/suites/tap.sh $(GUEST_SHELL_SUITES); do \
+	  programs="$$programs --file $(srcdir)/$$f:usr/lib/vmm-guest/suites/$${f##*/}"; done; \
 	$(SHELL) $(srcdir)/guest/mkguest.sh \
 	  --out guest/out \
 	  --cache "$$cache" \
