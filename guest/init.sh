@@ -3,36 +3,61 @@
 #
 # /init of vmm's default guest (busybox sh).  Kernel command line knobs:
 #   vmmguest.suites=a,b   guest TAP suites to run (default: boot; empty: none)
-#   vmmguest.shell=1      interactive shell on the console after the suites
-#                         instead of powering off
+#   vmmguest.shell=1      interactive shell on the console after the suites;
+#                         exiting it ends the guest (vmmguest.end)
 #   vmmguest.printk=N     console loglevel while the suites run (default 1)
 #   vmmguest.modules=0    do not load the modules of /lib/modules/*/load.order
+#   vmmguest.end=ACTION   how the guest ends once the suites (and the shell)
+#                         are done: poweroff (default: "poweroff -f", the VMM
+#                         exits 0), reboot ("reboot -f": how Linux resets
+#                         follows its reboot= option, e.g. reboot=acpi (reset
+#                         register), reboot=k (i8042), reboot=t (triple
+#                         fault)), or wait (sleep forever; for the VMM's
+#                         --timeout and signal tests).  Anything else: poweroff.
+# The first line init prints is "vmm-guest-init: start" (before it touches
+# the boot-timer port, so a VMM whose port write faults can still be timed);
+# with vmmguest.end=wait it prints "vmm-guest-init: vmmguest.end=wait:
+# waiting forever" before it waits.
 # Each suite's TAP goes between "VMM-GUEST-TAP-BEGIN suite=NAME" and
-# "VMM-GUEST-TAP-END suite=NAME".  Ends with "poweroff -f", whatever happens.
-
-# First thing: tell the VMM's boot timer that userspace has started.
-/usr/bin/vmm-guest boot-timer
+# "VMM-GUEST-TAP-END suite=NAME".  Errors in this script still end the guest
+# (poweroff unless vmmguest.end says otherwise).
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 
-# The archive has no /dev/console node: mount devtmpfs and take the console.
+# The archive has no /dev/console node: mount devtmpfs and take the console
+# (before that, init has no stdout).
 mount -t devtmpfs -o nosuid,mode=0755 devtmpfs /dev 2>/dev/null
 exec 0</dev/console 1>/dev/console 2>&1
+# The boot marker, then the VMM's boot timer: userspace has started.  If the
+# port write faults (QEMU as nested VMM), vmm-guest says so and returns.
+echo "vmm-guest-init: start"
+/usr/bin/vmm-guest boot-timer
+
 mount -t proc -o nosuid,nodev,noexec proc /proc
 mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
 mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /tmp
 
-power_off() {
+end=poweroff
+guest_end() {
 	sync
+	case $end in
+	wait)
+		echo "vmm-guest-init: vmmguest.end=wait: waiting forever"
+		while :; do sleep 1000; done
+		;;
+	reboot)
+		reboot -f
+		;;
+	esac
 	poweroff -f
 	# Not reached unless the poweroff failed: reboot (the VMM stops).
 	reboot -f
 	while :; do sleep 1; done
 }
 
-# Never hang: an error in this script still powers off.
-trap power_off EXIT
+# Never hang: an error in this script still ends the guest.
+trap guest_end EXIT
 
 suites=boot shell=0 printk=1 load_modules=1
 for word in $(cat /proc/cmdline); do
@@ -42,6 +67,7 @@ for word in $(cat /proc/cmdline); do
 	vmmguest.shell=*) shell=${word#vmmguest.shell=} ;;
 	vmmguest.printk=*) printk=${word#vmmguest.printk=} ;;
 	vmmguest.modules=*) load_modules=${word#vmmguest.modules=} ;;
+	vmmguest.end=*) end=${word#vmmguest.end=} ;;
 	esac
 done
 
@@ -68,7 +94,7 @@ for suite in $(echo "$suites" | tr ',' ' '); do
 done
 
 if [ "$shell" = 1 ]; then
-	echo "vmm-guest-init: vmmguest.shell=1: starting a shell; exit it to power off"
+	echo "vmm-guest-init: vmmguest.shell=1: starting a shell; exit it to end the guest ($end)"
 	setsid cttyhack sh -l
 fi
 exit 0

@@ -19,6 +19,12 @@ guest_vmm_guest_SOURCES = \
 	guest/suite-boot.c
 guest_vmm_guest_LDFLAGS = -static
 
+# Not part of the guest image: a helper that tests/testhost runs in its L1
+# (keeps one KVM VM open; see guest/kvm-hold.c).
+noinst_PROGRAMS += guest/kvm-hold
+guest_kvm_hold_SOURCES = guest/kvm-hold.c
+guest_kvm_hold_LDFLAGS = -static
+
 GUEST_BINARIES = guest/vmm-guest$(EXEEXT)
 GUEST_IMAGE_INPUTS = \
 	guest/mkguest.sh \

@@ -8,8 +8,10 @@
 #     . "$top_srcdir/tests/run-vmm.sh"
 #     vmm_setup                  # picks the mode; skip_all/bail as needed
 #     run_vmm [--put F] [--get F] [--timeout SEC] -- VMM-ARGS... >log 2>&1
+#     run_vmm_script [--put F] [--get F] [--timeout SEC] [--qemu] FILE [ARGS...]
 # or executed:
 #     tests/run-vmm.sh [--put F] [--get F] [--timeout SEC] -- VMM-ARGS...
+#     tests/run-vmm.sh [--put F] [--get F] [--timeout SEC] [--qemu] --script FILE [ARGS...]
 #
 # Mode: env VMM_TESTHOST=auto (default) | always | never.  In auto mode
 # "$VMM probe" decides, once per build tree (cached in
@@ -19,6 +21,17 @@
 #   1  no usable KVM           -> the test is skipped ("1..0 # SKIP")
 # --put/--get name files that vmm reads/writes: the test host copies them
 # into/out of L1; directly they are simply there.
+#
+# run_vmm_script runs the shell script FILE where vmm runs (directly: "sh FILE
+# ARGS..."; else in the test host's L1, busybox sh, one L1 boot for all the
+# vmm runs of the script) with the environment
+#   VMM            the vmm binary
+#   VMM_GUEST_OUT  the default guest's directory (bzImage, initramfs.cpio)
+#   QEMU           with --qemu only: qemu-system-x86_64 (in L1 with its
+#                  firmware; directly $QEMU_SYSTEM_X86_64 or from PATH)
+#   TESTHOST       1 in the test host, unset directly
+# in the caller's working directory, stdin /dev/null, and returns the
+# script's exit status (124 timeout, 125 test host failure).
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
@@ -129,6 +142,60 @@ run_vmm() {
 	fi
 }
 
+# run_vmm_script [--put F]... [--get F]... [--timeout SEC] [--qemu] FILE [ARGS...]
+run_vmm_script() {
+	[ -n "$VMM_MODE" ] || vmm_setup || return 125
+	_rv_timeout=600
+	_rv_th_opts=
+	_rv_qemu=0
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--put | --get)
+			_rv_th_opts="$_rv_th_opts $1 $(_rv_quote "$2")"
+			shift 2
+			;;
+		--timeout)
+			_rv_timeout=$2
+			shift 2
+			;;
+		--qemu)
+			_rv_qemu=1
+			shift
+			;;
+		--) shift; break ;;
+		*) break ;;
+		esac
+	done
+	if [ $# -lt 1 ] || [ ! -f "$1" ]; then
+		echo "run-vmm.sh: run_vmm_script: no script file '${1:-}'" >&2
+		return 125
+	fi
+	_rv_script=$1
+	shift
+	if [ "$VMM_MODE" = direct ]; then
+		if [ "$_rv_qemu" = 1 ]; then
+			_rv_q=${QEMU_SYSTEM_X86_64:-}
+			{ [ -n "$_rv_q" ] && [ "$_rv_q" != no ]; } || _rv_q=qemu-system-x86_64
+			_rv_q=$(command -v "$_rv_q") || {
+				echo "run-vmm.sh: qemu-system-x86_64 not found" >&2
+				return 125
+			}
+			QEMU=$_rv_q
+			export QEMU
+		fi
+		(
+			export VMM
+			VMM_GUEST_OUT=${VMM_GUEST_DIR:-$top_builddir/guest/out}
+			export VMM_GUEST_OUT
+			unset TESTHOST
+			exec timeout -k 10 "$_rv_timeout" sh "$_rv_script" "$@" </dev/null
+		)
+	else
+		[ "$_rv_qemu" = 1 ] && _rv_th_opts="$_rv_th_opts --qemu-l2"
+		eval "$VMM_TESTHOST_SCRIPT --vmm \"\$VMM\" --timeout \"\$_rv_timeout\" $_rv_th_opts --script \"\$_rv_script\" -- \"\$@\"" </dev/null
+	fi
+}
+
 _rv_quote() {
 	printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
 }
@@ -137,6 +204,22 @@ _rv_quote() {
 case ${0##*/} in
 run-vmm.sh)
 	vmm_setup || exit $?
+	for _rv_a in "$@"; do
+		case $_rv_a in
+		--script)
+			# run_vmm_script's options, with FILE after --script
+			_rv_pre=
+			while [ "$1" != --script ]; do
+				_rv_pre="$_rv_pre $(_rv_quote "$1")"
+				shift
+			done
+			shift
+			eval "run_vmm_script $_rv_pre \"\$@\""
+			exit $?
+			;;
+		--) break ;;
+		esac
+	done
 	run_vmm "$@"
 	exit $?
 	;;
