@@ -48,3 +48,16 @@ tests_pci_t_LDADD = vmm/libvmmcore.a viommu/libviommu.a tests/tap/libtap.a
 
 # The virtio-iommu library's tests, fuzz target and benchmark.
 include tests/viommu.mk
+
+# The guest's DMA API through the virtio-iommu (strict and lazy), and the
+# same guest suites under QEMU's virtio-iommu as a peer.
+TESTS += tests/iommu.sh tests/iommu-qemu.sh
+EXTRA_DIST += tests/iommu.sh tests/iommu-qemu.sh
+
+# make bench-iommu: virtio-blk through the IOMMU, vmm vs QEMU (not in check).
+EXTRA_DIST += tests/bench-iommu.sh
+bench-iommu: all $(GUEST_STAMP)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	VMM='$(abs_top_builddir)/vmm/vmm' QEMU_SYSTEM_X86_64='$(QEMU_SYSTEM_X86_64)' \
+	$(SHELL) $(srcdir)/tests/bench-iommu.sh $(BENCH_IOMMU_FLAGS)
+.PHONY: bench-iommu
