@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,9 +223,9 @@ static void test_invalidation(void)
 	       "a second endpoint in the same domain");
 
 	is_int(VIRTIO_IOMMU_S_OK, req_unmap(v, 1, 0x10000, 0x10fff), "UNMAP the cached mapping");
-	is_int(VIOMMU_V_UNMAPPED, viommu_translate(v, EP_BLK, 0x10020, 4, VIOMMU_READ, &x),
-	       "after UNMAP: refused (cache invalidated)");
-	is_int(VIOMMU_V_UNMAPPED, viommu_translate(v, EP_NET, 0x10020, 4, VIOMMU_READ, &x),
+	is_int(VIOMMU_V_AFTER_UNMAP, viommu_translate(v, EP_BLK, 0x10020, 4, VIOMMU_READ, &x),
+	       "after UNMAP: refused (cache invalidated), classified after-unmap");
+	is_int(VIOMMU_V_AFTER_UNMAP, viommu_translate(v, EP_NET, 0x10020, 4, VIOMMU_READ, &x),
 	       "after UNMAP: refused for the other endpoint too");
 	drain(v);
 	req_map(v, 1, 0x10000, 0x10fff, 0xa0000, RW);
@@ -353,7 +354,23 @@ struct race {
 	struct viommu *v;
 	atomic_bool stop;
 	atomic_uint wrong;
+	atomic_ulong callbacks;
+	atomic_uint started;
 };
+
+/* The violation callback runs in the translating threads with the locks
+ * released: calling back in (fault mutex, read lock) must not deadlock
+ * against the MAP/UNMAP writer. */
+static void race_violation(void *opaque, const struct viommu_violation_record *r)
+{
+	struct race *rc = opaque;
+
+	if (r->reason != VIOMMU_V_UNMAPPED && r->reason != VIOMMU_V_AFTER_UNMAP)
+		atomic_fetch_add(&rc->wrong, 1);
+	(void)viommu_has_fault(rc->v);
+	(void)viommu_map_seq(rc->v);
+	atomic_fetch_add(&rc->callbacks, 1);
+}
 
 static void *translator(void *arg)
 {
@@ -367,8 +384,10 @@ static void *translator(void *arg)
 							     VIOMMU_READ, &x);
 
 		if ((res == VIOMMU_OK && (x.gpa != 0x400000 + page * 0x1000 + 8 || x.len != 8)) ||
-		    (res != VIOMMU_OK && res != VIOMMU_V_UNMAPPED))
+		    (res != VIOMMU_OK && res != VIOMMU_V_UNMAPPED && res != VIOMMU_V_AFTER_UNMAP))
 			atomic_fetch_add(&r->wrong, 1);
+		if (i == 1)
+			atomic_fetch_add(&r->started, 1);
 		if (!(i % 64))
 			drain(r->v);
 	}
@@ -382,11 +401,19 @@ static void test_concurrency(void)
 	bool all_ok = true;
 
 	req_attach(r.v, 1, EP_BLK, 0);
+	viommu_set_violation_cb(r.v, race_violation, &r);
 	for (unsigned int i = 0; i < 3; i++)
 		if (pthread_create(&th[i], NULL, translator, &r))
 			bail("pthread_create");
+	/* The lock prefers writers: let the translators get going, and
+	 * give them the CPU now and then. */
+	while (atomic_load(&r.started) < 3)
+		sched_yield();
 	for (unsigned int round = 0; round < 2000; round++) {
 		uint64_t page = round % 64;
+
+		if (!(round % 16))
+			sched_yield();
 
 		all_ok &= req_map(r.v, 1, 0x100000 + page * 0x1000, 0x100fff + page * 0x1000,
 				  0x400000 + page * 0x1000, RW) == VIRTIO_IOMMU_S_OK;
@@ -401,12 +428,14 @@ static void test_concurrency(void)
 		pthread_join(th[i], NULL);
 	ok(all_ok, "2000 MAP/UNMAP rounds under concurrent translation");
 	is_int(0, atomic_load(&r.wrong), "no translation was wrong or used a stale mapping");
+	ok(atomic_load(&r.callbacks) == viommu_for_each_violation(r.v, NULL, NULL),
+	   "the violation callback ran once per refusal (%lu), calling back in", atomic_load(&r.callbacks));
 	viommu_destroy(r.v);
 }
 
 int main(void)
 {
-	plan(99);
+	plan(100);
 	test_unattached_and_bypass();
 	test_mappings();
 	test_invalidation();

@@ -2,17 +2,20 @@
 # virtio-iommu (viommu/, docs/viommu.md): unit tests, fuzzing, benchmark.
 # Included from tests/local.mk.
 #
-#   make check                 runs tests/viommu-t and tests/viommu-requests-t
+#   make check                 runs tests/viommu-t, tests/viommu-requests-t,
+#                              tests/viommu-classify-t and the fuzzer (30 s)
 #   make fuzz-viommu           libFuzzer + ASan + UBSan for FUZZ_TIME seconds
 #                              (needs clang and libclang-rt-XX-dev)
 #   make bench-viommu          host-side cost of MAP/UNMAP and translation
 VIOMMU_TEST_LDADD = viommu/libviommu.a tests/tap/libtap.a
-check_PROGRAMS += tests/viommu-t tests/viommu-requests-t
-TESTS += tests/viommu-t tests/viommu-requests-t
+check_PROGRAMS += tests/viommu-t tests/viommu-requests-t tests/viommu-classify-t
+TESTS += tests/viommu-t tests/viommu-requests-t tests/viommu-classify-t
 tests_viommu_t_SOURCES = tests/viommu-t.c tests/viommu-util.h
 tests_viommu_t_LDADD = $(VIOMMU_TEST_LDADD)
 tests_viommu_requests_t_SOURCES = tests/viommu-requests-t.c tests/viommu-util.h
 tests_viommu_requests_t_LDADD = $(VIOMMU_TEST_LDADD)
+tests_viommu_classify_t_SOURCES = tests/viommu-classify-t.c tests/viommu-util.h
+tests_viommu_classify_t_LDADD = $(VIOMMU_TEST_LDADD)
 
 # Built only on demand (make bench-viommu / fuzz-viommu).
 EXTRA_PROGRAMS = viommu/bench viommu/gen-corpus
@@ -34,7 +37,7 @@ FUZZ_TIME = 60
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -D_GNU_SOURCE
 VIOMMU_FUZZ_SRCS = viommu/fuzz-requests.c viommu/viommu.c viommu/mapping.c \
-	viommu/viommu.h viommu/mapping.h
+	viommu/format.c viommu/viommu.h viommu/mapping.h
 viommu/fuzz-viommu: $(VIOMMU_FUZZ_SRCS:%=$(srcdir)/%)
 	$(AM_V_CC)$(MKDIR_P) viommu && $(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_srcdir) \
 		$(filter %.c,$(VIOMMU_FUZZ_SRCS:%=$(srcdir)/%)) -o $@ -lpthread

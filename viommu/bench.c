@@ -156,7 +156,13 @@ static double bench_translate(struct viommu *v, unsigned long n, unsigned long i
 			iova = BASE_IOVA + ((i * 2654435761u) % slots) * 0x2000 + 0x1010;
 			want = VIOMMU_V_UNMAPPED;
 		}
-		if (viommu_translate(v, 8, iova, 512, VIOMMU_READ, &x) != want) {
+		enum viommu_violation got = viommu_translate(v, 8, iova, 512, VIOMMU_READ, &x);
+
+		/* the gap pages were MAPped and UNMAPped by bench_map_unmap:
+		 * the newest 4096 of them are in the unmap history */
+		if (got == VIOMMU_V_AFTER_UNMAP && want == VIOMMU_V_UNMAPPED)
+			got = want;
+		if (got != want) {
 			fprintf(stderr, "bench: unexpected translation result\n");
 			exit(1);
 		}

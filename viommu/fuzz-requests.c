@@ -7,17 +7,29 @@
  *
  * Input format (docs/viommu.md, "Fuzzing"; viommu/gen-corpus.c writes seeds):
  *   byte 0: config: bit 0 byte granule, bit 1 bypass=1, bit 2 small caps,
- *           bit 3 48-bit input range
+ *           bit 3 48-bit input range, bit 4 tiny rings: unmap history 8
+ *           and recent MAPs 3 per domain, 12 entries in all
  *   then operations, each starting with an op byte (op % 4):
  *     0 request:   u8 req_len, u16le resp_len, req_len bytes of request
  *     1 translate: u8 endpoint index, u64le iova, u32le len, u8 access
  *     2 config write: u8 offset, u8 len (% 5), len bytes
- *     3 other:     u8 what: 0 reset, 1 pop every fault, 2 reports
+ *     3 other:     u8 what (% 6): 0 reset, 1 pop every fault, 2 reports,
+ *                  3 leak check: u8 endpoint index, u8 back, u8 max_records
+ *                    (created_before_seq = map_seq - back % 16 ... + 1)
+ *                  4 live mappings: u8 endpoint index
+ *                  5 device report: u8 endpoint index, u64le iova,
+ *                    u32le len, u8 access, u8 reason
  * A truncated tail is padded with zeroes.
+ *
+ * Every violation goes through a callback that checks the record, its
+ * text and JSON (a small JSON parser below), truncated output, and calls
+ * back into the device (the locks are released by then); at the end the
+ * number of callbacks must equal the number of violations.
  */
 #include "viommu/viommu.h"
 
 #include <endian.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +86,197 @@ static void on_violation(void *opaque, const struct viommu_violation_record *r)
 	check(r->name != NULL && r->reason != VIOMMU_OK);
 }
 
+/* ---- a minimal JSON parser: is the whole string one valid value? */
+static const char *json_value(const char *p, int depth);
+
+static const char *json_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *json_string(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	for (;;) {
+		unsigned char c = (unsigned char)*p++;
+
+		if (c == '"')
+			return p;
+		if (c < 0x20)
+			return NULL;
+		if (c == '\\') {
+			c = (unsigned char)*p++;
+			if (c == 'u') {
+				for (int i = 0; i < 4; i++, p++)
+					if (!strchr("0123456789abcdefABCDEF", *p) || !*p)
+						return NULL;
+			} else if (!c || !strchr("\"\\/bfnrt", c)) {
+				return NULL;
+			}
+		}
+	}
+}
+
+static const char *json_number(const char *p)
+{
+	const char *q = p;
+
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return NULL;
+	return p > q ? p : NULL;   /* integers are all we emit */
+}
+
+static const char *json_value(const char *p, int depth)
+{
+	p = json_ws(p);
+	if (depth > 8)
+		return NULL;
+	if (*p == '{' || *p == '[') {
+		char close = *p == '{' ? '}' : ']';
+		bool obj = *p == '{';
+
+		p = json_ws(p + 1);
+		if (*p == close)
+			return p + 1;
+		for (;;) {
+			if (obj) {
+				p = json_string(json_ws(p));
+				if (!p)
+					return NULL;
+				p = json_ws(p);
+				if (*p++ != ':')
+					return NULL;
+			}
+			p = json_value(p, depth + 1);
+			if (!p)
+				return NULL;
+			p = json_ws(p);
+			if (*p == close)
+				return p + 1;
+			if (*p++ != ',')
+				return NULL;
+		}
+	}
+	if (*p == '"')
+		return json_string(p);
+	if (!strncmp(p, "true", 4))
+		return p + 4;
+	if (!strncmp(p, "false", 5))
+		return p + 5;
+	if (!strncmp(p, "null", 4))
+		return p + 4;
+	return json_number(p);
+}
+
+static bool json_valid(const char *s)
+{
+	const char *end = json_value(s, 0);
+
+	return end && !*json_ws(end) && s[0] == '{';
+}
+
+/* ---- the violation callback */
+struct cb_state {
+	struct viommu *v;
+	uint64_t calls, last_seq;
+	uint64_t outer_calls;   /* not from a call made by the callback itself */
+	int depth;
+};
+
+static struct cb_state cb;
+
+static void count_records(void *opaque, const struct viommu_violation_record *r)
+{
+	(*(uint64_t *)opaque)++;
+	check(r->seq >= 1);
+}
+
+static void on_violation_cb(void *opaque, const struct viommu_violation_record *r)
+{
+	struct cb_state *st = opaque;
+	char line[2048], json[4096], small[17];
+	size_t n, j, k;
+	uint64_t records = 0, total;
+
+	st->calls++;
+	if (!st->depth)
+		st->outer_calls++;
+	/* single-threaded: every violation, in order */
+	check(r->seq == st->last_seq + 1);
+	st->last_seq = r->seq;
+	check(r->name != NULL && r->reason != VIOMMU_OK && r->reason <= VIOMMU_V_LAST);
+	check(!r->mapping.valid || r->mapping.virt_start <= r->mapping.virt_end);
+	/* neighbours around the mapping, else around the offending byte */
+	if (r->mapping.valid)
+		check((!r->below.valid || r->below.virt_end < r->mapping.virt_start) &&
+		      (!r->above.valid || r->above.virt_start > r->mapping.virt_end));
+	else
+		check((!r->below.valid || r->below.virt_end < r->fault_iova) &&
+		      (!r->above.valid || r->above.virt_start > r->fault_iova));
+	check(r->map_context || (!r->mapping.valid && !r->below.valid && !r->above.valid));
+	check(!r->unmapped.valid || (r->unmapped.unmaps_ago >= 1 &&
+				     r->unmapped.virt_start <= r->fault_iova &&
+				     r->fault_iova <= r->unmapped.virt_end));
+	check(!(r->map_context && r->identity));
+	/* (a device report carries whatever reason the device model gave) */
+	if (r->origin == VIOMMU_ORIGIN_DMA && r->reason == VIOMMU_V_AFTER_UNMAP)
+		check(r->unmapped.valid && !r->mapping.valid && r->has_domain);
+	if (r->origin == VIOMMU_ORIGIN_DMA && r->reason == VIOMMU_V_BYPASS)
+		check(r->bypass_valid && !r->unmapped.valid && !r->mapping.valid);
+	if (r->origin == VIOMMU_ORIGIN_DMA && (r->reason == VIOMMU_V_ADDRESS_WIDTH ||
+					       r->reason == VIOMMU_V_LEAK))
+		check(0);
+	if (r->origin == VIOMMU_ORIGIN_LEAK)
+		check(r->reason == VIOMMU_V_LEAK && r->mapping.valid &&
+		      r->mapping.virt_start == r->iova && r->map_context);
+	if (r->origin == VIOMMU_ORIGIN_MAP)
+		check(r->reason == VIOMMU_V_NOT_RAM && r->phys_valid && r->has_domain);
+
+	n = viommu_format_violation(r, line, sizeof(line));
+	check(n < sizeof(line) && strlen(line) == n && !strchr(line, '\n'));
+	check(viommu_format_violation(r, NULL, 0) == n);
+	k = viommu_format_violation(r, small, sizeof(small));
+	check(k == n && strlen(small) == (n < sizeof(small) ? n : sizeof(small) - 1) &&
+	      !strncmp(small, line, strlen(small)));
+	j = viommu_violation_json(r, json, sizeof(json));
+	check(j < sizeof(json) && strlen(json) == j && json_valid(json));
+	k = viommu_violation_json(r, small, sizeof(small));
+	check(k == j && !strncmp(small, json, strlen(small)));
+
+	/* The locks are released: calling back in must not deadlock. */
+	total = viommu_for_each_violation(st->v, count_records, &records);
+	check(total >= r->seq && records == (total < VIOMMU_MAX_RECORDS ? total : VIOMMU_MAX_RECORDS));
+	/* (not from a leak check: its records are handed over in a batch,
+	 * and a violation in between would break the seq order checked) */
+	if (!st->depth++ && r->origin != VIOMMU_ORIGIN_LEAK) {
+		struct viommu_xlate x;
+
+		(void)viommu_map_seq(st->v);
+		viommu_translate(st->v, r->endpoint_id, r->fault_iova, 1, VIOMMU_READ, &x);
+	}
+	st->depth--;
+}
+
+static void on_live(void *opaque, uint64_t s, uint64_t e, uint64_t p, uint32_t f)
+{
+	uint64_t *prev_end = opaque;
+
+	check(s <= e);
+	/* IOVA order, disjoint */
+	check(*prev_end == UINT64_MAX || (s > *prev_end));
+	*prev_end = e;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
@@ -92,10 +295,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (c & 8)
 		cfg.input_end = (1ull << 48) - 1;
+	if (c & 16) {
+		cfg.unmap_history = 8;
+		cfg.max_total_history = 12;
+		cfg.bypass_scan = 3;
+	}
 	v = viommu_create(&cfg, &fuzz_mem, NULL);
 	check(v != NULL);
 	for (unsigned int i = 0; i < 3; i++)
-		check(viommu_add_endpoint(v, endpoints[i], "ep") == 0);
+		check(viommu_add_endpoint(v, endpoints[i], i == 1 ? "ep \"1\"\\\x01\xff" : "ep") == 0);
+	cb = (struct cb_state){ .v = v };
+	viommu_set_violation_cb(v, on_violation_cb, &cb);
 
 	while (in.left) {
 		uint8_t op = u8(&in);
@@ -140,7 +350,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = le32toh(len);
 			r = viommu_translate(v, endpoints[epi % 4], iova, len,
 					     (enum viommu_access)(access % 4), &x);
-			check(r <= VIOMMU_V_UNKNOWN_ENDPOINT);
+			check(r <= VIOMMU_V_BYPASS && r != VIOMMU_V_ADDRESS_WIDTH);
 			if (r == VIOMMU_OK) {
 				check(x.len <= len);
 				check(!len || (x.len && fuzz_is_ram(NULL, x.gpa, x.len)));
@@ -160,22 +370,56 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 3: {
-			uint8_t what = u8(&in) % 3;
+			uint8_t what = u8(&in) % 6;
 			struct virtio_iommu_fault f;
 
-			if (what == 0)
+			if (what == 0) {
 				viommu_reset(v);
-			else if (what == 1)
+			} else if (what == 1) {
 				while (viommu_pop_fault(v, &f))
 					check(f.reason == VIRTIO_IOMMU_FAULT_R_DOMAIN ||
 					      f.reason == VIRTIO_IOMMU_FAULT_R_MAPPING);
-			else {
+			} else if (what == 2) {
 				viommu_for_each_endpoint(v, on_ep, NULL);
 				viommu_for_each_violation(v, on_violation, NULL);
+			} else if (what == 3) {
+				uint32_t ep = endpoints[u8(&in) % 4];
+				uint8_t back = u8(&in) % 16, max = u8(&in) % 8;
+				uint64_t seq = viommu_map_seq(v), calls = cb.outer_calls;
+				unsigned int live = viommu_endpoint_live_mappings(v, ep, NULL, NULL);
+				unsigned int leaks;
+
+				seq = seq >= back ? seq - back + 1 : 1;
+				leaks = viommu_check_leaks(v, ep, seq, max);
+				check(leaks <= live);
+				/* one record per leak, up to max */
+				check(cb.outer_calls - calls == (leaks < max ? leaks : max));
+			} else if (what == 4) {
+				uint64_t prev_end = UINT64_MAX;
+
+				viommu_endpoint_live_mappings(v, endpoints[u8(&in) % 4], on_live, &prev_end);
+			} else {
+				uint8_t epi = u8(&in), access, reason;
+				uint64_t iova, calls = cb.outer_calls;
+				uint32_t len;
+
+				take(&in, &iova, 8);
+				take(&in, &len, 4);
+				access = u8(&in);
+				reason = u8(&in) % 12;
+				viommu_report_violation(v, endpoints[epi % 4], le64toh(iova), le32toh(len),
+							(enum viommu_access)(access % 4),
+							(enum viommu_violation)reason);
+				check(cb.outer_calls - calls == (reason != VIOMMU_OK && reason <= VIOMMU_V_LAST));
 			}
 			break;
 		}
 		}
+	}
+	{
+		uint64_t total = viommu_for_each_violation(v, NULL, NULL);
+
+		check(total == cb.calls && total == cb.last_seq);
 	}
 	viommu_destroy(v);
 	return 0;

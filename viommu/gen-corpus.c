@@ -101,6 +101,35 @@ static void other(struct seed *s, uint8_t what)
 	put(s, b, sizeof(b));
 }
 
+/* Leak check, live mappings and a device report (op 3, what 3..5). */
+static void leak_check(struct seed *s, uint8_t epi, uint8_t back, uint8_t max)
+{
+	uint8_t b[5] = { 3, 3, epi, back, max };
+
+	put(s, b, sizeof(b));
+}
+
+static void live(struct seed *s, uint8_t epi)
+{
+	uint8_t b[3] = { 3, 4, epi };
+
+	put(s, b, sizeof(b));
+}
+
+static void device_report(struct seed *s, uint8_t epi, uint64_t iova, uint32_t len, uint8_t access,
+			  uint8_t reason)
+{
+	uint8_t b[17] = { 3, 5, epi };
+	uint64_t i = htole64(iova);
+	uint32_t l = htole32(len);
+
+	memcpy(b + 3, &i, 8);
+	memcpy(b + 11, &l, 4);
+	b[15] = access;
+	b[16] = reason;
+	put(s, b, sizeof(b));
+}
+
 static void write_seed(const char *dir, const char *name, const struct seed *s)
 {
 	char path[4096];
@@ -167,5 +196,40 @@ int main(int argc, char **argv)
 	other(&s, 0);
 	other(&s, 2);
 	write_seed(argv[1], "bypass-mmio-reset", &s);
+
+	/* The violation classes: after-unmap, bypass, past-end into an
+	 * unmapped range, a MAP of non-RAM, leaks, a device report; with the
+	 * tiny history so that it wraps. */
+	for (unsigned int tiny = 0; tiny < 2; tiny++) {
+		memset(&s, 0, sizeof(s));
+		s.buf[s.len++] = tiny ? 16 : 0;
+		attach(&s, 1, 0x08, 0);
+		attach(&s, 1, 0x10, 0);
+		map(&s, 1, 0x100000, 0x100fff, 0x200000, 3);
+		map(&s, 1, 0x101000, 0x101fff, 0x300000, 3);
+		map(&s, 1, 0x102000, 0x102fff, 0x400000, 1);
+		translate(&s, 0, 0x100000, 16, 1);
+		unmap(&s, 1, 0x100000, 0x100fff);
+		translate(&s, 0, 0x100010, 16, 1);
+		translate(&s, 1, 0x300010, 16, 2);
+		unmap(&s, 1, 0x102000, 0x102fff);
+		translate(&s, 0, 0x101f00, 0x200, 1);
+		translate(&s, 0, 0x101f00, 0x10, 2);
+		for (unsigned int i = 0; i < 12; i++) {
+			map(&s, 1, 0x200000 + i * 0x1000, 0x200fff + i * 0x1000, 0x500000, 3);
+			unmap(&s, 1, 0x200000 + i * 0x1000, 0x200fff + i * 0x1000);
+		}
+		translate(&s, 0, 0x200010, 8, 1);
+		translate(&s, 0, 0x20b010, 8, 1);
+		map(&s, 1, 0x400000, 0x400fff, 0x40000000, 3);
+		leak_check(&s, 0, 0, 4);
+		leak_check(&s, 1, 3, 1);
+		live(&s, 0);
+		device_report(&s, 0, 0x101000, 64, 2, VIOMMU_V_ADDRESS_WIDTH);
+		device_report(&s, 0, 0x100000, 64, 1, VIOMMU_V_ADDRESS_WIDTH);
+		other(&s, 0);
+		translate(&s, 0, 0x100010, 16, 1);
+		write_seed(argv[1], tiny ? "classify-tiny" : "classify", &s);
+	}
 	return 0;
 }

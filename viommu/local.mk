@@ -4,6 +4,6 @@
 # tests/viommu.mk.
 noinst_LIBRARIES += viommu/libviommu.a
 viommu_libviommu_a_SOURCES = \
-	viommu/viommu.c viommu/viommu.h \
+	viommu/viommu.c viommu/viommu.h viommu/format.c \
 	viommu/mapping.c viommu/mapping.h
 EXTRA_DIST += viommu/fuzz-requests.c viommu/bench.c viommu/gen-corpus.c

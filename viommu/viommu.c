@@ -12,16 +12,44 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <search.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STAT_ADD(field, n) atomic_fetch_add_explicit(&(field), (uint64_t)(n), memory_order_relaxed)
 #define STAT_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
 
 struct viommu_endpoint;
+
+/* Unmap history: a ring per domain, split so that the refusal-path scan
+ * reads only the ranges (16 bytes an entry). */
+struct hist_range {
+	uint64_t start, end;
+};
+
+struct hist_meta {
+	uint64_t phys, time_ns, unmap_no;
+	uint32_t flags;
+};
+
+/* The domain's recent MAPs, for the BYPASS lookup (may be stale: checked
+ * against the tree when one matches). */
+struct recent_map {
+	uint64_t start, end, phys;
+};
+
+/*
+ * The bookkeeping of a ring that starts empty, grows by doubling while
+ * its entries are in order ([0, len) oldest first, i.e. head == 0) and,
+ * once it cannot grow, overwrites its oldest entry (at head).
+ */
+struct ring {
+	unsigned int cap, len, head;
+};
 
 struct viommu_domain {
 	uint32_t id;
@@ -29,6 +57,18 @@ struct viommu_domain {
 	struct mapping_tree maps;
 	struct viommu_endpoint *eps;      /* attached endpoints, linked by dom_next */
 	unsigned int nr_eps;
+
+	/* The last unmapped ranges (two arrays, one ring). */
+	struct hist_range *hrange;
+	struct hist_meta *hmeta;
+	struct ring hist;
+	uint64_t unmaps;                  /* UNMAP requests that removed something */
+
+	/* The last MAPs, and the lowest phys_start and highest phys end ever
+	 * mapped in the domain: the BYPASS lookup. */
+	struct recent_map *recent;
+	struct ring rec;
+	uint64_t phys_lo, phys_hi;
 };
 
 struct viommu_endpoint {
@@ -83,6 +123,14 @@ struct viommu {
 	uint64_t faults_dropped;
 	struct viommu_violation_record records[VIOMMU_MAX_RECORDS];
 	uint64_t nr_violations;
+	/* The violation callback (under fault_lock). */
+	void (*vcb)(void *opaque, const struct viommu_violation_record *r);
+	void *vcb_opaque;
+
+	/* Under the write lock: successful MAPs so far; history entries
+	 * allocated over all domains. */
+	uint64_t map_seq;
+	uint64_t hist_total;
 };
 
 static const char unknown_name[] = "(unknown endpoint)";
@@ -100,6 +148,9 @@ void viommu_default_config(struct viommu_config *cfg)
 	cfg->max_domains = 1u << 16;
 	cfg->max_mappings = 1u << 20;
 	cfg->max_total_mappings = 1u << 20;
+	cfg->unmap_history = 4096;
+	cfg->max_total_history = 1u << 18;
+	cfg->bypass_scan = 4096;
 	cfg->resv[0] = (struct viommu_resv_region){
 		.start = 0xfee00000, .end = 0xfeefffff,
 		.subtype = VIRTIO_IOMMU_RESV_MEM_T_MSI,
@@ -147,7 +198,24 @@ struct viommu *viommu_create(const struct viommu_config *cfg,
 	v->bypass = cfg->bypass;
 	v->gen = 1;   /* endpoints start with cache_gen 0: an empty cache */
 
-	err = -pthread_rwlock_init(&v->lock, NULL);
+	/*
+	 * Writers first: a stream of translations (device threads, several
+	 * of them refusing DMAs, which takes longer) must not starve the
+	 * guest's requests, as glibc's default reader preference can.  The
+	 * price is that the read lock must never be taken recursively (a
+	 * waiting writer would deadlock it): no function here does, and
+	 * the for_each callbacks must not call into the device.
+	 */
+	{
+		pthread_rwlockattr_t attr;
+
+		err = -pthread_rwlockattr_init(&attr);
+		if (err)
+			goto err_free;
+		pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		err = -pthread_rwlock_init(&v->lock, &attr);
+		pthread_rwlockattr_destroy(&attr);
+	}
 	if (err)
 		goto err_free;
 	err = -pthread_mutex_init(&v->fault_lock, NULL);
@@ -164,12 +232,15 @@ err:
 	return NULL;
 }
 
-/* tdestroy callback: a domain and all its mappings. */
+/* tdestroy callback: a domain, all its mappings and its unmap history. */
 static void domain_free(void *p)
 {
 	struct viommu_domain *d = p;
 
 	mapping_tree_destroy(&d->maps);
+	free(d->hrange);
+	free(d->hmeta);
+	free(d->recent);
 	free(d);
 }
 
@@ -184,7 +255,16 @@ static void drop_all_domains(struct viommu *v)
 	v->domains = NULL;
 	v->nr_domains = 0;
 	v->nr_mappings = 0;
+	v->hist_total = 0;
 	v->gen++;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void viommu_destroy(struct viommu *v)
@@ -360,6 +440,7 @@ static struct viommu_domain *domain_new(struct viommu *v, uint32_t id, bool bypa
 	d->id = id;
 	d->bypass = bypass;
 	mapping_tree_init(&d->maps);
+	d->phys_lo = UINT64_MAX;
 	node = tsearch(d, &v->domains, domain_cmp);
 	if (!node) {
 		free(d);
@@ -389,10 +470,310 @@ static void detach_endpoint(struct viommu *v, struct viommu_endpoint *ep)
 	v->gen++;   /* "the endpoint cannot access any mapping from that domain anymore" */
 	if (!d->nr_eps) {
 		v->nr_mappings -= d->maps.count;
+		v->hist_total -= d->hist.cap + d->rec.cap;
 		tdelete(d, &v->domains, domain_cmp);
 		v->nr_domains--;
 		domain_free(d);
 	}
+}
+
+/* ------------------------------------------------------------- violations */
+
+/*
+ * Recording a violation: the record is built with the device lock held
+ * (its context reads the domain), stored under fault_lock, and handed to
+ * the violation callback after every lock is released.  Everything here
+ * runs on refusal paths only.
+ */
+
+/* The callback to call once the locks are released. */
+struct vcb_call {
+	void (*fn)(void *opaque, const struct viommu_violation_record *r);
+	void *opaque;
+};
+
+static void map_info(struct viommu_map_info *i, const struct viommu_mapping *m)
+{
+	if (m)
+		*i = (struct viommu_map_info){
+			.valid = true, .virt_start = m->start, .virt_end = m->end,
+			.phys_start = m->phys, .flags = m->flags, .map_seq = m->seq,
+		};
+}
+
+static enum viommu_access map_access(uint32_t flags)
+{
+	return (enum viommu_access)(((flags & VIRTIO_IOMMU_MAP_F_READ) ? VIOMMU_READ : 0) |
+				    ((flags & VIRTIO_IOMMU_MAP_F_WRITE) ? VIOMMU_WRITE : 0));
+}
+
+/* Bytes in [start, end], saturated: the whole 64-bit space is UINT64_MAX. */
+static uint64_t range_len(uint64_t start, uint64_t end)
+{
+	return end - start == UINT64_MAX ? UINT64_MAX : end - start + 1;
+}
+
+/*
+ * Domain and mapping state: m is the mapping of interest (or NULL) and x
+ * the offending IOVA; below/above are around m if given, else around x,
+ * which then must be unmapped.
+ */
+static void fill_context(const struct viommu *v, struct viommu_violation_record *r,
+			 const struct viommu_domain *d, const struct viommu_mapping *m, uint64_t x)
+{
+	r->has_domain = true;
+	r->domain = d->id;
+	r->shared_domain = d->nr_eps > 1;
+	if (d->bypass) {
+		r->identity = true;
+		return;
+	}
+	r->map_context = true;
+	map_info(&r->mapping, m);
+	map_info(&r->below, mapping_tree_below(&d->maps, m ? m->start : x, v->granule));
+	map_info(&r->above, mapping_tree_above(&d->maps, m ? m->end : x, v->granule));
+}
+
+/* The newest unmapped range of d holding x.  O(history). */
+static bool hist_lookup(const struct viommu_domain *d, uint64_t x, uint64_t now,
+			struct viommu_unmap_info *u)
+{
+	for (unsigned int k = d->hist.len; k-- > 0;) {
+		unsigned int i = d->hist.head + k;
+
+		if (i >= d->hist.cap)
+			i -= d->hist.cap;
+		if (x >= d->hrange[i].start && x <= d->hrange[i].end) {
+			const struct hist_meta *hm = &d->hmeta[i];
+
+			*u = (struct viommu_unmap_info){
+				.valid = true,
+				.virt_start = d->hrange[i].start, .virt_end = d->hrange[i].end,
+				.phys_start = hm->phys, .flags = hm->flags,
+				.unmaps_ago = d->unmaps - hm->unmap_no + 1,
+				.ns_ago = now > hm->time_ns ? now - hm->time_ns : 0,
+			};
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A live mapping of d, among its last cfg.bypass_scan MAPs, whose phys
+ * range holds the GPA x: *iova is where x is mapped.  Newest first; an
+ * entry that matches is checked against the tree (it may have been
+ * unmapped since).  O(bypass_scan). */
+static bool bypass_lookup(const struct viommu_domain *d, uint64_t x, uint64_t *iova)
+{
+	if (x < d->phys_lo || x > d->phys_hi)
+		return false;
+	for (unsigned int k = d->rec.len; k-- > 0;) {
+		unsigned int i = d->rec.head + k;
+		const struct recent_map *r;
+		const struct viommu_mapping *m;
+
+		if (i >= d->rec.cap)
+			i -= d->rec.cap;
+		r = &d->recent[i];
+		if (x < r->phys || x - r->phys > r->end - r->start)
+			continue;
+		m = mapping_tree_find(&d->maps, r->start, r->start);
+		if (m && m->start == r->start && m->end == r->end && m->phys == r->phys) {
+			*iova = m->start + (x - m->phys);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Store r (assigning its seq) and, for a refused DMA of a known endpoint
+ * (fault_ep), queue its fault event.  Returns the callback to call after
+ * the locks are released.
+ */
+static struct vcb_call record(struct viommu *v, struct viommu_violation_record *r,
+			      struct viommu_endpoint *fault_ep)
+{
+	struct vcb_call call;
+
+	pthread_mutex_lock(&v->fault_lock);
+	r->seq = v->nr_violations + 1;
+	if (v->nr_violations < VIOMMU_MAX_RECORDS)
+		v->records[v->nr_violations] = *r;
+	v->nr_violations++;
+	if (fault_ep) {
+		struct virtio_iommu_fault *f;
+		uint32_t flags = VIRTIO_IOMMU_FAULT_F_ADDRESS;
+
+		STAT_ADD(fault_ep->faults, 1);
+		if (r->access & VIOMMU_READ)
+			flags |= VIRTIO_IOMMU_FAULT_F_READ;
+		if (r->access & VIOMMU_WRITE)
+			flags |= VIRTIO_IOMMU_FAULT_F_WRITE;
+		if (v->fault_count == VIOMMU_MAX_FAULTS) {
+			/* full: drop the oldest */
+			v->fault_head = (v->fault_head + 1) % VIOMMU_MAX_FAULTS;
+			v->fault_count--;
+			v->faults_dropped++;
+		}
+		f = &v->faults[(v->fault_head + v->fault_count) % VIOMMU_MAX_FAULTS];
+		memset(f, 0, sizeof(*f));
+		f->reason = r->reason == VIOMMU_V_NO_DOMAIN ? VIRTIO_IOMMU_FAULT_R_DOMAIN
+							    : VIRTIO_IOMMU_FAULT_R_MAPPING;
+		f->flags = htole32(flags);
+		f->endpoint = htole32(r->endpoint_id);
+		f->address = htole64(r->fault_iova);
+		v->fault_count++;
+	}
+	call.fn = v->vcb;
+	call.opaque = v->vcb_opaque;
+	pthread_mutex_unlock(&v->fault_lock);
+	return call;
+}
+
+void viommu_set_violation_cb(struct viommu *v,
+			     void (*fn)(void *opaque, const struct viommu_violation_record *r),
+			     void *opaque)
+{
+	pthread_mutex_lock(&v->fault_lock);
+	v->vcb = fn;
+	v->vcb_opaque = opaque;
+	pthread_mutex_unlock(&v->fault_lock);
+}
+
+/*
+ * The first byte of [gpa, gpa + len) that is not RAM, given that the
+ * whole range is not.  is_ram() of a prefix is monotonic in its length,
+ * so a binary search finds the longest RAM prefix (fault path only).
+ */
+static uint64_t first_non_ram(const struct viommu *v, uint64_t gpa, uint64_t len)
+{
+	uint64_t lo = 0, hi = len;   /* prefix of lo bytes is RAM, of hi is not */
+
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (v->mem.is_ram(v->mem_opaque, gpa, mid))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* --------------------------------------------- unmap history, recent MAPs */
+
+/*
+ * How far ring r may grow: double (from 64), up to max entries and what
+ * is left of cfg.max_total_history (shared by both rings of all domains).
+ * Only while its entries are in order (head == 0).  Returns the new
+ * capacity, or r->cap if it cannot grow.
+ */
+static unsigned int ring_grow_to(const struct viommu *v, const struct ring *r, unsigned int max)
+{
+	uint64_t want = r->cap ? 2ull * r->cap : 64;
+
+	if (r->head || r->cap >= max)
+		return r->cap;
+	if (want > max)
+		want = max;
+	if (v->cfg.max_total_history) {
+		uint64_t room = v->cfg.max_total_history > v->hist_total
+				? v->cfg.max_total_history - v->hist_total : 0;
+
+		if (want - r->cap > room)
+			want = r->cap + room;
+	}
+	return (unsigned int)want;
+}
+
+/* The slot for a new entry of r, whose arrays have room for newcap
+ * (newcap >= r->cap; more if they were just grown); UINT_MAX if the
+ * ring has no room at all.  O(1). */
+static unsigned int ring_slot(struct viommu *v, struct ring *r, unsigned int newcap)
+{
+	unsigned int i;
+
+	if (newcap > r->cap) {
+		v->hist_total += newcap - r->cap;
+		r->cap = newcap;
+	}
+	if (r->len < r->cap)
+		return r->len++;   /* head is 0 until the ring is full */
+	if (!r->cap)
+		return UINT_MAX;
+	/* full: overwrite the oldest */
+	i = r->head;
+	r->head = i + 1 == r->cap ? 0 : i + 1;
+	return i;
+}
+
+/* Remember m, about to be removed by UNMAP number d->unmaps at time now.
+ * O(1), amortised over the (at most six) doublings. */
+static void hist_push(struct viommu *v, struct viommu_domain *d, const struct viommu_mapping *m,
+		      uint64_t now)
+{
+	unsigned int cap = d->hist.cap, i;
+
+	if (d->hist.len == cap) {
+		unsigned int want = ring_grow_to(v, &d->hist, v->cfg.unmap_history);
+
+		if (want > cap) {
+			struct hist_range *hr = realloc(d->hrange, want * sizeof(*hr));
+			struct hist_meta *hm;
+
+			if (hr)
+				d->hrange = hr;
+			hm = hr ? realloc(d->hmeta, want * sizeof(*hm)) : NULL;
+			if (hm) {
+				d->hmeta = hm;
+				cap = want;
+			}
+		}
+	}
+	i = ring_slot(v, &d->hist, cap);
+	if (i == UINT_MAX)
+		return;
+	d->hrange[i] = (struct hist_range){ .start = m->start, .end = m->end };
+	d->hmeta[i] = (struct hist_meta){
+		.phys = m->phys, .time_ns = now, .unmap_no = d->unmaps, .flags = m->flags,
+	};
+}
+
+/* Remember a new mapping for the BYPASS lookup.  O(1), amortised. */
+static void recent_push(struct viommu *v, struct viommu_domain *d, const struct viommu_mapping *m)
+{
+	unsigned int cap = d->rec.cap, i;
+
+	if (d->rec.len == cap) {
+		unsigned int want = ring_grow_to(v, &d->rec, v->cfg.bypass_scan);
+
+		if (want > cap) {
+			struct recent_map *r = realloc(d->recent, want * sizeof(*r));
+
+			if (r) {
+				d->recent = r;
+				cap = want;
+			}
+		}
+	}
+	i = ring_slot(v, &d->rec, cap);
+	if (i != UINT_MAX)
+		d->recent[i] = (struct recent_map){ .start = m->start, .end = m->end, .phys = m->phys };
+	if (m->phys < d->phys_lo)
+		d->phys_lo = m->phys;
+	if (m->phys + (m->end - m->start) > d->phys_hi)
+		d->phys_hi = m->phys + (m->end - m->start);
+}
+
+/* Unlink m from d's tree, remember it, free it. */
+static void remove_mapping(struct viommu *v, struct viommu_domain *d, struct viommu_mapping *m,
+			   uint64_t now)
+{
+	if (v->cfg.unmap_history)
+		hist_push(v, d, m, now);
+	mapping_tree_remove(&d->maps, m);
+	v->nr_mappings--;
 }
 
 /* --------------------------------------------------------------- requests */
@@ -487,7 +868,48 @@ static bool overlaps_resv(const struct viommu *v, uint64_t start, uint64_t end)
 	return false;
 }
 
-static uint8_t do_map(struct viommu *v, const struct virtio_iommu_req_map *req)
+/* A MAP refused before the lock is dropped: its record and callback. */
+struct map_refusal {
+	bool set;
+	struct vcb_call call;
+	struct viommu_violation_record rec;
+};
+
+/* MAP of non-RAM without F_MMIO: a NOT_RAM violation attributed to the
+ * domain's endpoint with the lowest ID. */
+static __attribute__((noinline)) void map_not_ram(struct viommu *v, struct viommu_domain *d,
+						   uint64_t start, uint64_t end, uint64_t phys,
+						   uint32_t flags, struct map_refusal *out)
+{
+	struct viommu_violation_record *r = &out->rec;
+	struct viommu_endpoint *ep = d->eps;
+	uint64_t span = end - start;
+
+	for (struct viommu_endpoint *e = d->eps; e; e = e->dom_next)
+		if (e->id < ep->id)
+			ep = e;
+	memset(r, 0, sizeof(*r));
+	r->endpoint_id = ep->id;
+	r->name = ep->name;
+	r->iova = start;
+	r->len = range_len(start, end);
+	r->access = map_access(flags);
+	r->reason = VIOMMU_V_NOT_RAM;
+	r->origin = VIOMMU_ORIGIN_MAP;
+	r->time_ns = now_ns();
+	r->fault_iova = start + (span == UINT64_MAX ? 0 : first_non_ram(v, phys, span + 1));
+	r->has_domain = true;
+	r->domain = d->id;
+	r->shared_domain = d->nr_eps > 1;
+	r->phys_valid = true;
+	r->phys_start = phys;
+	r->phys_end = phys + span;
+	out->call = record(v, r, NULL);
+	out->set = true;
+}
+
+static uint8_t do_map(struct viommu *v, const struct virtio_iommu_req_map *req,
+		      struct map_refusal *refusal)
 {
 	uint32_t domain = le32toh(req->domain), flags = le32toh(req->flags);
 	uint64_t start = le64toh(req->virt_start), end = le64toh(req->virt_end);
@@ -531,8 +953,10 @@ static uint8_t do_map(struct viommu *v, const struct virtio_iommu_req_map *req)
 	 * parameters, RANGE.  MMIO maps may point anywhere (a doorbell); a
 	 * DMA through them still has to land in RAM to be carried out. */
 	if (!(flags & VIRTIO_IOMMU_MAP_F_MMIO) &&
-	    (span == UINT64_MAX || !v->mem.is_ram(v->mem_opaque, phys, span + 1)))
+	    (span == UINT64_MAX || !v->mem.is_ram(v->mem_opaque, phys, span + 1))) {
+		map_not_ram(v, d, start, end, phys, flags, refusal);
 		return VIRTIO_IOMMU_S_RANGE;
+	}
 	/* "The device SHOULD reject a MAP request that overlaps a RESV_MEM
 	 * region."  No status is given; a reserved region is a range the
 	 * device already uses, like an existing mapping: INVAL. */
@@ -549,7 +973,9 @@ static uint8_t do_map(struct viommu *v, const struct virtio_iommu_req_map *req)
 	m = malloc(sizeof(*m));
 	if (!m)
 		return VIRTIO_IOMMU_S_NOMEM;
-	*m = (struct viommu_mapping){ .start = start, .end = end, .phys = phys, .flags = flags };
+	*m = (struct viommu_mapping){
+		.start = start, .end = end, .phys = phys, .flags = flags, .seq = v->map_seq,
+	};
 	/* One descent detects the overlap and inserts. */
 	err = mapping_tree_insert(&d->maps, m);
 	if (err) {
@@ -557,6 +983,9 @@ static uint8_t do_map(struct viommu *v, const struct virtio_iommu_req_map *req)
 		return err == -EEXIST ? VIRTIO_IOMMU_S_INVAL : VIRTIO_IOMMU_S_NOMEM;
 	}
 	v->nr_mappings++;
+	v->map_seq++;
+	if (v->cfg.bypass_scan)
+		recent_push(v, d, m);
 	/* A new mapping makes no cached translation wrong: no gen bump. */
 	for (ep = d->eps; ep; ep = ep->dom_next) {
 		STAT_ADD(ep->maps, 1);
@@ -565,11 +994,13 @@ static uint8_t do_map(struct viommu *v, const struct virtio_iommu_req_map *req)
 	return VIRTIO_IOMMU_S_OK;
 }
 
-static uint8_t do_unmap(struct viommu *v, const struct virtio_iommu_req_unmap *req)
+/* now: when the request arrived (for the unmap history). */
+static uint8_t do_unmap(struct viommu *v, const struct virtio_iommu_req_unmap *req, uint64_t now)
 {
 	uint32_t domain = le32toh(req->domain);
 	uint64_t start = le64toh(req->virt_start), end = le64toh(req->virt_end);
 	uint64_t bytes = 0;
+	bool any = false;
 	struct viommu_mapping *m;
 	struct viommu_domain *d;
 	struct viommu_endpoint *ep;
@@ -604,8 +1035,8 @@ static uint8_t do_unmap(struct viommu *v, const struct virtio_iommu_req_unmap *r
 		/* The usual case (Linux unmaps what it mapped): exactly one
 		 * mapping, nothing else can be in the range. */
 		bytes = end - start + 1;
-		mapping_tree_remove(&d->maps, m);
-		v->nr_mappings--;
+		d->unmaps++;   /* counts UNMAP requests that removed something */
+		remove_mapping(v, d, m, now);
 		goto done;
 	}
 	m = mapping_tree_find(&d->maps, end, end);
@@ -616,9 +1047,11 @@ static uint8_t do_unmap(struct viommu *v, const struct virtio_iommu_req_unmap *r
 	 * existing mapping, then the device SHOULD remove all mappings
 	 * affected by the range and set the request status to OK." */
 	while ((m = mapping_tree_find(&d->maps, start, end))) {
+		if (!any)
+			d->unmaps++;
+		any = true;
 		bytes += m->end - m->start + 1;
-		mapping_tree_remove(&d->maps, m);
-		v->nr_mappings--;
+		remove_mapping(v, d, m, now);
 	}
 done:
 	v->gen++;   /* cached translations may point at freed mappings */
@@ -688,7 +1121,9 @@ size_t viommu_handle_request(struct viommu *v, const void *req, size_t req_len,
 		struct virtio_iommu_req_probe probe;
 	} r;
 	struct virtio_iommu_req_tail tail = { 0 };
+	struct map_refusal refusal;
 	size_t need, written;
+	uint64_t now = 0;
 
 	/*
 	 * "When the device fails to parse a request, for instance if a
@@ -733,6 +1168,10 @@ size_t viommu_handle_request(struct viommu *v, const void *req, size_t req_len,
 		return 0;
 	memcpy(&r, req, need);
 
+	refusal.set = false;
+	/* The unmap history's timestamp, taken outside the lock. */
+	if (r.head.type == VIRTIO_IOMMU_T_UNMAP && v->cfg.unmap_history)
+		now = now_ns();
 	pthread_rwlock_wrlock(&v->lock);
 	switch (r.head.type) {
 	case VIRTIO_IOMMU_T_ATTACH:
@@ -742,10 +1181,10 @@ size_t viommu_handle_request(struct viommu *v, const void *req, size_t req_len,
 		tail.status = do_detach(v, &r.detach);
 		break;
 	case VIRTIO_IOMMU_T_MAP:
-		tail.status = do_map(v, &r.map);
+		tail.status = do_map(v, &r.map, &refusal);
 		break;
 	case VIRTIO_IOMMU_T_UNMAP:
-		tail.status = do_unmap(v, &r.unmap);
+		tail.status = do_unmap(v, &r.unmap, now);
 		break;
 	case VIRTIO_IOMMU_T_PROBE:
 		written = do_probe(v, &r.probe, resp, resp_len);
@@ -753,6 +1192,8 @@ size_t viommu_handle_request(struct viommu *v, const void *req, size_t req_len,
 		return written;
 	}
 	pthread_rwlock_unlock(&v->lock);
+	if (refusal.set && refusal.call.fn)
+		refusal.call.fn(refusal.call.opaque, &refusal.rec);
 	/* The tail is the whole device-writable part; extra room is left
 	 * alone.  "SHOULD set field reserved of ... tail to zero". */
 	memcpy(resp, &tail, tail_len);
@@ -771,71 +1212,12 @@ const char *viommu_violation_name(enum viommu_violation reason)
 	case VIOMMU_V_PAST_END: return "past-end";
 	case VIOMMU_V_NOT_RAM: return "not-ram";
 	case VIOMMU_V_UNKNOWN_ENDPOINT: return "unknown-endpoint";
+	case VIOMMU_V_AFTER_UNMAP: return "after-unmap";
+	case VIOMMU_V_BYPASS: return "bypass";
+	case VIOMMU_V_ADDRESS_WIDTH: return "address-width";
+	case VIOMMU_V_LEAK: return "leak";
 	}
 	return "?";
-}
-
-/* Record a refused DMA and queue its fault event (no event for an unknown
- * endpoint: "The device SHOULD write a valid endpoint ID"). */
-static void report(struct viommu *v, struct viommu_endpoint *ep, uint32_t endpoint_id,
-		   uint64_t iova, uint64_t len, unsigned int access,
-		   enum viommu_violation reason, uint64_t fault_addr)
-{
-	pthread_mutex_lock(&v->fault_lock);
-	if (v->nr_violations < VIOMMU_MAX_RECORDS)
-		v->records[v->nr_violations] = (struct viommu_violation_record){
-			.endpoint_id = endpoint_id,
-			.name = ep ? ep->name : unknown_name,
-			.iova = iova, .len = len,
-			.access = (enum viommu_access)access,
-			.reason = reason,
-		};
-	v->nr_violations++;
-	if (ep) {
-		struct virtio_iommu_fault *f;
-		uint32_t flags = VIRTIO_IOMMU_FAULT_F_ADDRESS;
-
-		STAT_ADD(ep->faults, 1);
-		if (access & VIOMMU_READ)
-			flags |= VIRTIO_IOMMU_FAULT_F_READ;
-		if (access & VIOMMU_WRITE)
-			flags |= VIRTIO_IOMMU_FAULT_F_WRITE;
-		if (v->fault_count == VIOMMU_MAX_FAULTS) {
-			/* full: drop the oldest */
-			v->fault_head = (v->fault_head + 1) % VIOMMU_MAX_FAULTS;
-			v->fault_count--;
-			v->faults_dropped++;
-		}
-		f = &v->faults[(v->fault_head + v->fault_count) % VIOMMU_MAX_FAULTS];
-		memset(f, 0, sizeof(*f));
-		f->reason = reason == VIOMMU_V_NO_DOMAIN ? VIRTIO_IOMMU_FAULT_R_DOMAIN
-							 : VIRTIO_IOMMU_FAULT_R_MAPPING;
-		f->flags = htole32(flags);
-		f->endpoint = htole32(endpoint_id);
-		f->address = htole64(fault_addr);
-		v->fault_count++;
-	}
-	pthread_mutex_unlock(&v->fault_lock);
-}
-
-/*
- * The first byte of [gpa, gpa + len) that is not RAM, given that the
- * whole range is not.  is_ram() of a prefix is monotonic in its length,
- * so a binary search finds the longest RAM prefix (fault path only).
- */
-static uint64_t first_non_ram(const struct viommu *v, uint64_t gpa, uint64_t len)
-{
-	uint64_t lo = 0, hi = len;   /* prefix of lo bytes is RAM, of hi is not */
-
-	while (hi - lo > 1) {
-		uint64_t mid = lo + (hi - lo) / 2;
-
-		if (v->mem.is_ram(v->mem_opaque, gpa, mid))
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 static bool permitted(const struct viommu_mapping *m, unsigned int access)
@@ -866,6 +1248,62 @@ static struct viommu_mapping *lookup_cached(struct viommu *v, struct viommu_endp
 	return m;
 }
 
+/*
+ * A refused DMA (read lock held; released here): classify it, record it
+ * with its context, queue the fault event, then call the callback without
+ * locks.  m is the mapping the refusal is about (PERMISSION, NOT_RAM: the
+ * one holding fault_addr; PAST_END: the one the DMA ran out of), or NULL.
+ */
+static __attribute__((noinline, cold)) enum viommu_violation
+refuse_dma(struct viommu *v, struct viommu_endpoint *ep, uint32_t endpoint, struct viommu_domain *d,
+	   const struct viommu_mapping *m, uint64_t iova, uint64_t len, unsigned int acc,
+	   enum viommu_violation reason, uint64_t fault_addr)
+{
+	struct viommu_violation_record r;
+	struct vcb_call call;
+	uint64_t now = now_ns();
+
+	memset(&r, 0, sizeof(r));
+	r.endpoint_id = endpoint;
+	r.name = ep ? ep->name : unknown_name;
+	r.iova = iova;
+	r.len = len;
+	r.access = (enum viommu_access)acc;
+	r.origin = VIOMMU_ORIGIN_DMA;
+	r.time_ns = now;
+	r.fault_iova = fault_addr;
+	if (ep && !d && v->bypass)
+		r.identity = true;
+	if (d) {
+		bool unmapped_byte;
+
+		/* PERMISSION for a bad access value is about the first byte. */
+		if (!m && !d->bypass)
+			m = mapping_tree_find(&d->maps, fault_addr, fault_addr);
+		fill_context(v, &r, d, m, fault_addr);
+		/* The IOVA the DMA first needed and found unmapped (not the
+		 * byte "2^64" of a DMA running off the top). */
+		unmapped_byte = reason == VIOMMU_V_UNMAPPED ||
+				(reason == VIOMMU_V_PAST_END && m && m->end != UINT64_MAX);
+		if (unmapped_byte && !d->bypass) {
+			if (hist_lookup(d, fault_addr, now, &r.unmapped)) {
+				if (reason == VIOMMU_V_UNMAPPED)
+					reason = VIOMMU_V_AFTER_UNMAP;
+			} else if (reason == VIOMMU_V_UNMAPPED &&
+				   bypass_lookup(d, fault_addr, &r.bypass_iova)) {
+				r.bypass_valid = true;
+				reason = VIOMMU_V_BYPASS;
+			}
+		}
+	}
+	r.reason = reason;
+	call = record(v, &r, ep);
+	pthread_rwlock_unlock(&v->lock);
+	if (call.fn)
+		call.fn(call.opaque, &r);
+	return reason;
+}
+
 enum viommu_violation viommu_translate(struct viommu *v, uint32_t endpoint, uint64_t iova,
 				       uint64_t len, enum viommu_access access,
 				       struct viommu_xlate *out)
@@ -874,8 +1312,8 @@ enum viommu_violation viommu_translate(struct viommu *v, uint32_t endpoint, uint
 	enum viommu_violation reason = VIOMMU_OK;
 	uint64_t fault_addr = iova, last, cur, remaining;
 	struct viommu_endpoint *ep;
-	struct viommu_domain *d;
-	struct viommu_mapping *m;
+	struct viommu_domain *d = NULL;
+	struct viommu_mapping *m = NULL, *next;
 	bool contiguous = true;
 
 	out->gpa = 0;
@@ -890,6 +1328,7 @@ enum viommu_violation viommu_translate(struct viommu *v, uint32_t endpoint, uint
 	/* A zero-length DMA touches nothing. */
 	if (!len)
 		goto done;
+	d = ep->domain;
 	/* Only READ, WRITE or both are accesses; anything else is a caller
 	 * bug, refused as a permission fault rather than guessed at. */
 	if (!acc || (acc & ~(unsigned int)(VIOMMU_READ | VIOMMU_WRITE))) {
@@ -900,7 +1339,6 @@ enum viommu_violation viommu_translate(struct viommu *v, uint32_t endpoint, uint
 	 * remainder is caught as PAST_END / NOT_RAM below. */
 	last = len - 1 > UINT64_MAX - iova ? UINT64_MAX : iova + (len - 1);
 
-	d = ep->domain;
 	if (!d || d->bypass) {
 		if (!d && !v->bypass) {
 			/* "The device SHOULD NOT let unattached endpoints that
@@ -966,12 +1404,13 @@ enum viommu_violation viommu_translate(struct viommu *v, uint32_t endpoint, uint
 			goto refuse;
 		}
 		cur = piece_end + 1;
-		m = mapping_tree_find(&d->maps, cur, cur);
-		if (!m) {
-			reason = VIOMMU_V_PAST_END;
+		next = mapping_tree_find(&d->maps, cur, cur);
+		if (!next) {
+			reason = VIOMMU_V_PAST_END;   /* m: the mapping it ran out of */
 			fault_addr = cur;
 			goto refuse;
 		}
+		m = next;
 	}
 done:
 	pthread_rwlock_unlock(&v->lock);
@@ -980,9 +1419,7 @@ done:
 refuse:
 	out->gpa = 0;
 	out->len = 0;
-	report(v, ep, endpoint, iova, len, acc, reason, fault_addr);
-	pthread_rwlock_unlock(&v->lock);
-	return reason;
+	return refuse_dma(v, ep, endpoint, d, m, iova, len, acc, reason, fault_addr);
 }
 
 /* ------------------------------------------------------------ faults, report */
@@ -1060,4 +1497,179 @@ uint64_t viommu_for_each_violation(struct viommu *v,
 			fn(opaque, &v->records[i]);
 	pthread_mutex_unlock(&v->fault_lock);
 	return n;
+}
+
+/* ------------------------------------------------- device reports, leaks */
+
+void viommu_report_violation(struct viommu *v, uint32_t endpoint, uint64_t iova, uint64_t len,
+			     enum viommu_access access, enum viommu_violation reason)
+{
+	struct viommu_violation_record r;
+	struct viommu_endpoint *ep;
+	struct vcb_call call;
+
+	if (reason == VIOMMU_OK || (unsigned int)reason > VIOMMU_V_LAST)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.endpoint_id = endpoint;
+	r.iova = iova;
+	r.len = len;
+	r.access = access;
+	r.reason = reason;
+	r.origin = VIOMMU_ORIGIN_DEVICE;
+	r.fault_iova = iova;
+	r.time_ns = now_ns();
+	pthread_rwlock_rdlock(&v->lock);
+	ep = find_endpoint(v, endpoint);
+	r.name = ep ? ep->name : unknown_name;
+	if (ep && ep->domain) {
+		struct viommu_domain *d = ep->domain;
+		const struct viommu_mapping *m = NULL;
+
+		if (!d->bypass)
+			m = mapping_tree_find(&d->maps, iova, iova);
+		fill_context(v, &r, d, m, iova);
+		if (!m && !d->bypass)
+			hist_lookup(d, iova, r.time_ns, &r.unmapped);
+	} else if (ep && v->bypass) {
+		r.identity = true;
+	}
+	call = record(v, &r, NULL);
+	pthread_rwlock_unlock(&v->lock);
+	if (call.fn)
+		call.fn(call.opaque, &r);
+}
+
+uint64_t viommu_map_seq(struct viommu *v)
+{
+	uint64_t n;
+
+	pthread_rwlock_rdlock(&v->lock);
+	n = v->map_seq;
+	pthread_rwlock_unlock(&v->lock);
+	return n;
+}
+
+/* The leak check's tree walk: mappings created before `before`. */
+struct leak_walk {
+	uint64_t before;
+	size_t n, cap;
+	const struct viommu_mapping **found;   /* NULL: only count */
+};
+
+static void leak_visit(const struct viommu_mapping *m, void *opaque)
+{
+	struct leak_walk *w = opaque;
+
+	if (m->seq >= w->before)
+		return;
+	if (w->found && w->n < w->cap)
+		w->found[w->n] = m;
+	w->n++;
+}
+
+static int seq_cmp(const void *a, const void *b)
+{
+	const struct viommu_mapping *x = *(const struct viommu_mapping *const *)a;
+	const struct viommu_mapping *y = *(const struct viommu_mapping *const *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+unsigned int viommu_check_leaks(struct viommu *v, uint32_t endpoint, uint64_t created_before_seq,
+				unsigned int max_records)
+{
+	struct viommu_violation_record *recs = NULL;
+	struct leak_walk w = { .before = created_before_seq };
+	struct vcb_call call = { 0 };
+	struct viommu_endpoint *ep;
+	struct viommu_domain *d;
+	unsigned int nrec = 0;
+	uint64_t now = now_ns();
+
+	pthread_rwlock_rdlock(&v->lock);
+	ep = find_endpoint(v, endpoint);
+	d = ep ? ep->domain : NULL;
+	if (!d || d->bypass || !d->maps.count)
+		goto out;
+	/* One walk collects them; sorted by seq, the oldest come first.
+	 * Without memory for that, or for the records: only the count. */
+	if (max_records) {
+		w.cap = d->maps.count;
+		w.found = malloc(w.cap * sizeof(*w.found));
+	}
+	mapping_tree_walk(&d->maps, leak_visit, &w);
+	if (w.found)
+		nrec = w.n < max_records ? (unsigned int)w.n : max_records;
+	if (nrec && !(recs = calloc(nrec, sizeof(*recs))))
+		nrec = 0;
+	if (nrec)
+		qsort(w.found, w.n, sizeof(*w.found), seq_cmp);
+	for (unsigned int i = 0; i < nrec; i++) {
+		const struct viommu_mapping *m = w.found[i];
+		struct viommu_violation_record *r = &recs[i];
+
+		r->endpoint_id = endpoint;
+		r->name = ep->name;
+		r->iova = m->start;
+		r->len = range_len(m->start, m->end);
+		r->access = map_access(m->flags);
+		r->reason = VIOMMU_V_LEAK;
+		r->origin = VIOMMU_ORIGIN_LEAK;
+		r->time_ns = now;
+		r->fault_iova = m->start;
+		fill_context(v, r, d, m, m->start);
+		call = record(v, r, NULL);
+	}
+out:
+	pthread_rwlock_unlock(&v->lock);
+	free(w.found);
+	for (unsigned int i = 0; i < nrec && call.fn; i++)
+		call.fn(call.opaque, &recs[i]);
+	free(recs);
+	return w.n > UINT_MAX ? UINT_MAX : (unsigned int)w.n;
+}
+
+struct live_mapping {
+	uint64_t start, end, phys;
+	uint32_t flags;
+};
+
+struct live_walk {
+	struct live_mapping *snap;
+	size_t n;
+};
+
+static void live_visit(const struct viommu_mapping *m, void *opaque)
+{
+	struct live_walk *w = opaque;
+
+	w->snap[w->n++] = (struct live_mapping){ m->start, m->end, m->phys, m->flags };
+}
+
+unsigned int viommu_endpoint_live_mappings(struct viommu *v, uint32_t endpoint,
+					   void (*fn)(void *opaque, uint64_t virt_start,
+						      uint64_t virt_end, uint64_t phys,
+						      uint32_t flags),
+					   void *opaque)
+{
+	struct live_walk w = { 0 };
+	struct viommu_endpoint *ep;
+	struct viommu_domain *d;
+	size_t n = 0;
+
+	pthread_rwlock_rdlock(&v->lock);
+	ep = find_endpoint(v, endpoint);
+	d = ep ? ep->domain : NULL;
+	if (d) {
+		n = d->maps.count;
+		/* No memory for the snapshot: only the count. */
+		if (fn && n && (w.snap = malloc(n * sizeof(*w.snap))))
+			mapping_tree_walk(&d->maps, live_visit, &w);   /* IOVA order */
+	}
+	pthread_rwlock_unlock(&v->lock);
+	for (size_t i = 0; i < w.n; i++)
+		fn(opaque, w.snap[i].start, w.snap[i].end, w.snap[i].phys, w.snap[i].flags);
+	free(w.snap);
+	return n > UINT_MAX ? UINT_MAX : (unsigned int)n;
 }
