@@ -8,6 +8,10 @@
 # with GUEST_KERNEL_DEB=FILE.deb, or GUEST_BZIMAGE=FILE plus
 # GUEST_MODULES_DIR=lib/modules/RELEASE, in the environment or on the make
 # command line; GUEST_EXTRA_MODULES="a.ko b.ko" adds out-of-tree modules.
+# Our own out-of-tree module, guest/dmatest (the driver of vmm's DMA test
+# device), is built against that kernel's headers (mkguest.sh
+# --prepare-kbuild fetches them into the cache; GUEST_KDIR=DIR overrides)
+# and always goes into the image.
 # See docs/guest-and-testhost.md.
 
 # Guest programs: static x86-64 binaries that run inside the guest.
@@ -40,10 +44,43 @@ AM_DISTCHECK_CONFIGURE_FLAGS = \
 	--with-guest-cache="`test -n '$(GUEST_CACHE)' && echo '$(GUEST_CACHE)' || echo '$(abs_top_builddir)/guest/cache'`"
 
 # Shell suites (busybox sh), run by /init like the built-in ones.
-GUEST_SHELL_SUITES = guest/suites/iommu guest/suites/blk
+GUEST_SHELL_SUITES = guest/suites/iommu guest/suites/blk guest/suites/dmatest \
+	guest/suites/untrusted
 EXTRA_DIST += guest/suites/tap.sh $(GUEST_SHELL_SUITES)
 
-$(GUEST_STAMP): $(GUEST_BINARIES) \
+# Out-of-tree kernel modules for the guest: first the guest kernel and a
+# build tree (headers) for exactly that kernel (guest/out/kbuild names it),
+# then kbuild on a copy of the sources in the build tree (VPATH builds).
+# Built without BTF (only BPF would use it; it would need pahole) and with
+# the build directory mapped out of the debug info, then stripped of that:
+# the .ko is the same from any build tree (a reproducible image) and small.
+GUEST_KBUILD_STAMP = guest/out/.kbuild-stamp
+GUEST_DMATEST_FILES = guest/dmatest/dmatest.c guest/dmatest/dmatest_hw.h guest/dmatest/Kbuild
+GUEST_DMATEST_KO = guest/out/kmod/dmatest.ko
+EXTRA_DIST += $(GUEST_DMATEST_FILES)
+
+$(GUEST_KBUILD_STAMP): $(srcdir)/guest/mkguest.sh
+	$(AM_V_GEN)cache='$(GUEST_CACHE)'; \
+	test -n "$$cache" || cache='$(abs_builddir)/guest/cache'; \
+	$(SHELL) $(srcdir)/guest/mkguest.sh --prepare-kbuild \
+	  --out guest/out --cache "$$cache" $(GUEST_MKGUEST_FLAGS) && \
+	touch $@
+
+$(GUEST_DMATEST_KO): $(GUEST_DMATEST_FILES:%=$(srcdir)/%) $(GUEST_KBUILD_STAMP)
+	$(AM_V_GEN)rm -rf guest/out/kmod/dmatest $@ && \
+	$(MKDIR_P) guest/out/kmod/dmatest && \
+	for f in $(GUEST_DMATEST_FILES); do cp $(srcdir)/$$f guest/out/kmod/dmatest/ || exit 1; done; \
+	kdir=`cat guest/out/kbuild` || exit 1; \
+	m='$(abs_builddir)/guest/out/kmod/dmatest'; \
+	if ! env -u MAKEFLAGS -u MFLAGS -u MAKEOVERRIDES -u MAKELEVEL \
+	    $(MAKE) -C "$$kdir" M="$$m" KCFLAGS="-ffile-prefix-map=$$m/=guest/dmatest/" \
+	      CONFIG_DEBUG_INFO_BTF_MODULES= modules; then \
+	  echo "guest/local.mk: error: building guest/dmatest/dmatest.ko against $$kdir failed (see above)" >&2; \
+	  exit 1; \
+	fi; \
+	objcopy --strip-debug "$$m/dmatest.ko" $@
+
+$(GUEST_STAMP): $(GUEST_BINARIES) $(GUEST_DMATEST_KO) \
 		$(GUEST_SHELL_SUITES:%=$(srcdir)/%) $(srcdir)/guest/suites/tap.sh \
 		$(srcdir)/guest/mkguest.sh \
 		$(srcdir)/guest/init.sh \
@@ -60,6 +97,7 @@ $(GUEST_STAMP): $(GUEST_BINARIES) \
 	  --busybox '$(BUSYBOX)' \
 	  --init $(srcdir)/guest/init.sh \
 	  --modules-list $(srcdir)/guest/modules.list \
+	  --extra-module $(GUEST_DMATEST_KO) \
 	  $$programs \
 	  $(GUEST_MKGUEST_FLAGS) && \
 	touch $@
@@ -70,7 +108,7 @@ guest: $(GUEST_STAMP)
 # Rebuild the image even though no input changed (e.g. after setting
 # GUEST_KERNEL_DEB), or fetch the newest kernel (GUEST_REFRESH=1).
 guest-rebuild:
-	rm -f $(GUEST_STAMP)
+	rm -f $(GUEST_STAMP) $(GUEST_KBUILD_STAMP)
 	$(MAKE) $(AM_MAKEFLAGS) guest
 .PHONY: guest-rebuild
 

@@ -22,6 +22,10 @@
 #   package it depends on, cached in CACHEDIR; offline once cached.
 #   --refresh (or GUEST_REFRESH=1) downloads the metapackage again.
 #
+# With --prepare-kbuild it stops after the kernel and makes a kernel build
+# tree (the linux-headers of that exact kernel) available for out-of-tree
+# modules: OUTDIR/kbuild names it (see "Kernel headers" below).
+#
 # Run "mkguest.sh --help" for the options.  guest/local.mk calls it for
 # "make guest"; tests/testhost reuses its outputs.
 
@@ -43,6 +47,8 @@ usage: mkguest.sh --out OUTDIR --busybox PATH --init PATH --modules-list PATH
                   [--file SRC:DEST]... [--cache DIR] [--refresh]
                   [--deb FILE | --kernel BZIMAGE --modules-dir DIR]
                   [--verbose]
+       mkguest.sh --prepare-kbuild --out OUTDIR [--cache DIR] [--refresh]
+                  [--deb FILE | --kernel BZIMAGE --modules-dir DIR]
 
   --out DIR           output directory (created)
   --busybox PATH      static busybox binary for the initramfs
@@ -56,14 +62,18 @@ usage: mkguest.sh --out OUTDIR --busybox PATH --init PATH --modules-list PATH
   --deb FILE          use this linux-image-*.deb instead of downloading
   --kernel BZIMAGE    use this kernel image ...
   --modules-dir DIR   ... with the modules in DIR (a lib/modules/RELEASE tree)
+  --prepare-kbuild    only resolve the kernel and provide its build tree
+                      (headers): writes OUTDIR/kernel-release and
+                      OUTDIR/kbuild (the directory for "make -C DIR M=...")
 
 Environment: GUEST_KERNEL_DEB, GUEST_BZIMAGE, GUEST_MODULES_DIR,
 GUEST_KERNEL_PACKAGE, GUEST_REFRESH=1, GUEST_EXTRA_MODULES (space-separated
-.ko paths), SOURCE_DATE_EPOCH (file times in the archive, default 0).
+.ko paths), SOURCE_DATE_EPOCH (file times in the archive, default 0),
+GUEST_KDIR (--prepare-kbuild: use this kernel build tree).
 EOF
 }
 
-out= busybox= init= modlist= cache= verbose=0
+out= busybox= init= modlist= cache= verbose=0 prepare_kbuild=0
 refresh=${GUEST_REFRESH:-0}
 deb=${GUEST_KERNEL_DEB:-}
 kernel=${GUEST_BZIMAGE:-}
@@ -85,6 +95,7 @@ while [ $# -gt 0 ]; do
 	--deb) deb=$2; shift ;;
 	--kernel) kernel=$2; shift ;;
 	--modules-dir) moddir=$2; shift ;;
+	--prepare-kbuild) prepare_kbuild=1 ;;
 	--verbose|-v) verbose=1 ;;
 	--help|-h) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument '$1'" ;;
@@ -92,12 +103,14 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ -n "$out" ] || die "--out is required"
+if [ "$prepare_kbuild" = 0 ]; then
 [ -n "$busybox" ] || die "--busybox is required"
 [ -n "$init" ] || die "--init is required"
 [ -n "$modlist" ] || die "--modules-list is required"
 [ -x "$busybox" ] || die "busybox '$busybox' is not executable (Debian: apt-get install busybox-static)"
 [ -r "$init" ] || die "cannot read init script '$init'"
 [ -r "$modlist" ] || die "cannot read modules list '$modlist'"
+fi
 if [ -n "$kernel" ] || [ -n "$moddir" ]; then
 	[ -n "$kernel" ] && [ -n "$moddir" ] ||
 		die "--kernel and --modules-dir go together"
@@ -110,7 +123,8 @@ is_static() {
 	# ldd prints "not a dynamic executable" (or "statically linked").
 	! ldd "$1" >/dev/null 2>&1 || ldd "$1" 2>&1 | grep -q 'statically linked'
 }
-is_static "$busybox" || die "busybox '$busybox' is dynamically linked: the guest needs a static one (busybox-static)"
+[ "$prepare_kbuild" = 1 ] ||
+	is_static "$busybox" || die "busybox '$busybox' is dynamically linked: the guest needs a static one (busybox-static)"
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -225,6 +239,97 @@ fi
 note "kernel $kernel, release $release, modules $moddir"
 
 # ---------------------------------------------------------------------------
+# Kernel headers (--prepare-kbuild): a kernel build tree for out-of-tree
+# modules, in this order of preference:
+#   $GUEST_KDIR                       any build tree for this release
+#   /lib/modules/RELEASE/build        an installed linux-headers-RELEASE
+#   linux-headers-RELEASE, its -common and linux-kbuild packages of the
+#   kernel package's exact version, downloaded (apt-get download, no root,
+#   nothing installed on this machine) and unpacked into the cache, like the
+#   kernel itself; offline once cached.
+if [ "$prepare_kbuild" = 1 ]; then
+	kdir=${GUEST_KDIR:-}
+	if [ -z "$kdir" ] && [ -f "/lib/modules/$release/build/Makefile" ]; then
+		kdir=/lib/modules/$release/build
+	fi
+	if [ -z "$kdir" ]; then
+		[ -n "$deb" ] || die "no kernel headers for $release (the kernel came from --kernel): install linux-headers-$release or set GUEST_KDIR=DIR"
+		kver=$(deb_field "$deb" Version)
+		hdrs=$cache/tree/linux-headers-${release}_$kver
+		if [ ! -f "$hdrs/.complete" ]; then
+			command -v dpkg-deb >/dev/null 2>&1 || die "dpkg-deb not found"
+			hpkg=linux-headers-$release
+			hdeb=
+			for f in "$cache/${hpkg}_"*.deb; do
+				[ -f "$f" ] && [ "$(deb_field "$f" Version)" = "$kver" ] && hdeb=$f
+			done
+			if [ -z "$hdeb" ]; then
+				note "apt-get download $hpkg=$kver"
+				if ! (cd "$cache" && apt-get -q download "$hpkg=$kver") >"$work/apt.log" 2>&1; then
+					sed 's/^/  /' "$work/apt.log" >&2
+					die "cannot get the guest kernel's headers $hpkg=$kver: run 'apt-get update' (the version must still be in the archive), or install $hpkg, or set GUEST_KDIR=DIR"
+				fi
+				for f in "$cache/${hpkg}_"*.deb; do
+					[ -f "$f" ] && [ "$(deb_field "$f" Version)" = "$kver" ] && hdeb=$f
+				done
+				[ -n "$hdeb" ] || die "apt-get download $hpkg=$kver left no .deb in $cache"
+			fi
+			# Its -common headers and the kbuild tools (same source version).
+			debs=$hdeb
+			for dep in $(deb_field "$hdeb" Depends | tr ',' '\n' |
+				sed -n 's/^ *\(linux-headers-[^ |(]*-common\|linux-kbuild-[^ |(]*\).*/\1/p'); do
+				ddeb=
+				for f in "$cache/${dep}_"*.deb; do
+					[ -f "$f" ] && [ "$(deb_field "$f" Version)" = "$kver" ] && ddeb=$f
+				done
+				if [ -z "$ddeb" ]; then
+					note "apt-get download $dep=$kver"
+					if ! (cd "$cache" && apt-get -q download "$dep=$kver") >"$work/apt.log" 2>&1; then
+						sed 's/^/  /' "$work/apt.log" >&2
+						die "cannot get $dep=$kver (needed by $hpkg): run 'apt-get update', or install $hpkg, or set GUEST_KDIR=DIR"
+					fi
+					for f in "$cache/${dep}_"*.deb; do
+						[ -f "$f" ] && [ "$(deb_field "$f" Version)" = "$kver" ] && ddeb=$f
+					done
+					[ -n "$ddeb" ] || die "apt-get download $dep=$kver left no .deb in $cache"
+				fi
+				debs="$debs $ddeb"
+			done
+			rm -rf "$hdrs" "$hdrs.tmp"
+			mkdir -p "$hdrs.tmp"
+			for f in $debs; do
+				note "extracting $f"
+				dpkg-deb -x "$f" "$hdrs.tmp" || die "dpkg-deb -x $f failed"
+			done
+			[ -f "$hdrs.tmp/usr/src/linux-headers-$release/Makefile" ] ||
+				die "$hdeb has no usr/src/linux-headers-$release/Makefile"
+			touch "$hdrs.tmp/.complete"
+			mv "$hdrs.tmp" "$hdrs"
+		fi
+		kdir=$hdrs/usr/src/linux-headers-$release
+		# Debian's per-flavour Makefile includes the -common one by an
+		# absolute path (/usr/src/...); point it into the unpacked tree,
+		# wherever the cache is now.  The other links (scripts, tools) are
+		# relative.
+		mk=$kdir/Makefile
+		sed "s|^include .*/usr/src/\(linux-headers-[^/]*\)/Makefile\$|include $hdrs/usr/src/\1/Makefile|" \
+			"$mk" >"$mk.new" || die "cannot rewrite $mk"
+		if cmp -s "$mk" "$mk.new"; then rm -f "$mk.new"; else mv "$mk.new" "$mk"; fi
+	fi
+	[ -f "$kdir/Makefile" ] || die "kernel build tree '$kdir' has no Makefile"
+	[ -f "$kdir/.config" ] || die "kernel build tree '$kdir' has no .config"
+	# The compiler the kernel was built with (modules must use the same).
+	kcc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\).*/\1/p' "$kdir/.config")
+	if [ -n "$kcc" ] && ! command -v "$kcc" >/dev/null 2>&1; then
+		die "the guest kernel was built with $kcc, which is not installed (Debian: apt-get install ${kcc##*-linux-gnu-})"
+	fi
+	echo "$release" >"$out/kernel-release"
+	echo "$kdir" >"$out/kbuild"
+	note "kernel build tree for $release: $kdir"
+	exit 0
+fi
+
+# ---------------------------------------------------------------------------
 # 2. Modules: resolve dependencies (no depmod needed: each module's
 #    .modinfo section names its dependencies).
 
@@ -297,6 +402,11 @@ for ko in $extra_modules; do
 	file=$(basename "$ko")
 	file=${file%.xz}; file=${file%.zst}; file=${file%.gz}
 	decompress "$ko" "$work/ko/$file"
+	vermagic=$(modinfo_field "$work/ko/$file" vermagic)
+	case "$vermagic " in
+	"$release "*) ;;
+	*) die "extra module $ko was built for kernel '${vermagic%% *}', the guest kernel is $release" ;;
+	esac
 	echo "$file" >>"$work/order.guest"
 done
 

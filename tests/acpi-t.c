@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* ACPI table generation: checksums, links between tables, the HW-reduced
- * FADT and the MADT for every vCPU count.  (tests/acpi-iasl.sh also has
- * iasl disassemble what `vmm dump-acpi` writes.) */
+ * FADT and the MADT for every vCPU count, MCFG and VIOT for the PCI
+ * topology, and the SSDT that describes the PCIe root ports.
+ * (tests/acpi-iasl.sh also has iasl disassemble what `vmm dump-acpi`
+ * writes, and recompile the SSDT.) */
 #include "vmm/acpi.h"
 #include "vmm/layout.h"
 #include "tests/tap/basic.h"
@@ -44,7 +46,7 @@ int main(void)
 	const uint8_t *rsdp, *xsdt, *fadt, *madt, *dsdt;
 	size_t len, xlen, flen, mlen, dlen;
 
-	plan(31 + 3 * 3 + 9);
+	plan(31 + 3 * 3 + 9 + 18);
 
 	is_int(0, acpi_build(&cfg, buf, sizeof(buf), BASE, &t), "tables build");
 	is_int(5, t.count, "RSDP, XSDT, FACP, APIC, DSDT");
@@ -117,8 +119,8 @@ int main(void)
 	/* With PCI and the virtio-iommu: MCFG and VIOT, linked from the XSDT. */
 	{
 		struct acpi_config pc = { .cpus = 1, .ecam_base = 0xe0000000, .viommu = true,
-					  .viommu_bdf = 0x08, .endpoint_bdf_start = 0x10,
-					  .endpoint_bdf_end = 0xff };
+					  .viommu_bdf = 0x08, .endpoints = { { 0x10, 0xff } },
+					  .nendpoint_ranges = 1 };
 		const uint8_t *mcfg, *viot, *node;
 		size_t clen, vlen;
 
@@ -130,7 +132,7 @@ int main(void)
 		is_int(0, sum(xsdt, u32(xsdt + 4)), "XSDT checksum");
 		mcfg = table(&t, "MCFG", &clen);
 		ok(mcfg && sum(mcfg, clen) == 0 && u64(mcfg + 44) == 0xe0000000 &&
-		   mcfg[54] == 0 && mcfg[55] == 0, "MCFG: checksum, ECAM base, bus 0-0");
+		   mcfg[54] == 0 && mcfg[55] == ECAM_BUSES - 1, "MCFG: checksum, ECAM base, buses 0-15");
 		viot = table(&t, "VIOT", &vlen);
 		ok(viot && sum(viot, vlen) == 0, "VIOT checksum");
 		ok(viot[36] == 2 && viot[38] == 48, "VIOT: two nodes from offset 48");
@@ -142,6 +144,73 @@ int main(void)
 		   (node[12] | node[13] << 8) == 0x10 && (node[14] | node[15] << 8) == 0xff &&
 		   (node[16] | node[17] << 8) == 48,
 		   "VIOT node 1: PCI range 00:02.0-00:1f.7, endpoint IDs = BDFs, output -> the IOMMU node");
+	}
+
+	/* Root ports: one VIOT range per secondary bus, and the SSDT. */
+	{
+		static const uint8_t uuid[16] = {   /* daffd814-6eba-4d8c-8a91-bc9bbf4aa301 */
+			0x14, 0xd8, 0xff, 0xda, 0xba, 0x6e, 0x8c, 0x4d,
+			0x8a, 0x91, 0xbc, 0x9b, 0xbf, 0x4a, 0xa3, 0x01 };
+		static const uint8_t adr2[] = { 0x08, '_', 'A', 'D', 'R', 0x0c, 0x00, 0x00, 0x02, 0x00 };
+		static const uint8_t prop[] = { 0x0d, 'E', 'x', 't', 'e', 'r', 'n', 'a', 'l', 'F', 'a', 'c',
+						'i', 'n', 'g', 'P', 'o', 'r', 't', 0x00, 0x01 };
+		struct acpi_config rc = {
+			.cpus = 1, .ecam_base = 0xe0000000, .viommu = true, .viommu_bdf = 0x08,
+			.endpoints = { { 0x18, 0xff }, { 0x100, 0x1ff }, { 0x200, 0x2ff } },
+			.nendpoint_ranges = 3,
+			.root_port = { { .slot = 2, .secondary_bus = 1, .external_facing = true },
+				       { .slot = 0x1e, .secondary_bus = 2, .external_facing = false } },
+			.nroot_ports = 2,
+		};
+		const uint8_t *viot, *ssdt, *aml, *node;
+		size_t vlen, slen, pkglen, n;
+		int ranges_ok = 1;
+
+		is_int(0, acpi_build(&rc, buf, sizeof(buf), BASE, &t), "tables with two root ports");
+		xsdt = table(&t, "XSDT", &xlen);
+		is_int(36 + 40, u32(xsdt + 4), "XSDT: five entries");
+		ok(!memcmp(at(u64(xsdt + 68)), "SSDT", 4), "XSDT[4] is the SSDT");
+		viot = table(&t, "VIOT", &vlen);
+		ok(viot && sum(viot, vlen) == 0 && viot[36] == 4 && u32(viot + 4) == 48 + 16 + 3 * 24,
+		   "VIOT: checksum, the IOMMU and three PCI range nodes");
+		for (unsigned int i = 0; viot && i < 3; i++) {
+			node = viot + 64 + 24 * i;
+			if (node[0] != 1 || u32(node + 4) != rc.endpoints[i].bdf_start ||
+			    (node[12] | node[13] << 8) != rc.endpoints[i].bdf_start ||
+			    (node[14] | node[15] << 8) != rc.endpoints[i].bdf_end ||
+			    (node[16] | node[17] << 8) != 48)
+				ranges_ok = 0;
+		}
+		ok(ranges_ok, "VIOT ranges 00:03.0-00:1f.7, bus 1, bus 2; endpoint IDs = BDFs");
+		ssdt = table(&t, "SSDT", &slen);
+		if (!ssdt)
+			bail("no SSDT");
+		ok(!memcmp(ssdt, "SSDT", 4) && u32(ssdt + 4) == slen && sum(ssdt, slen) == 0,
+		   "SSDT: signature, length, checksum");
+		is_int(2, ssdt[8], "SSDT revision 2 (64-bit integers)");
+		ok(!memcmp(ssdt + 16, "VMMPCIRP", 8), "SSDT OEM table ID");
+		aml = ssdt + 36;
+		ok(aml[0] == 0x10 && !memcmp(aml + 3, "\\._SB_PCI0", 10),
+		   "Scope (\\_SB.PCI0) with a two-byte PkgLength");
+		pkglen = (size_t)(aml[1] & 0xf) | (size_t)aml[2] << 4;
+		is_int((long long)(slen - 36 - 1), (long long)pkglen, "its PkgLength covers the rest of the table");
+		ok(aml[13] == 0x5b && aml[14] == 0x82 && !memcmp(aml + 17, "RP02", 4),
+		   "Device (RP02) comes first");
+		ok(memmem(aml, slen - 36, adr2, sizeof(adr2)) != NULL, "Name (_ADR, 0x00020000)");
+		ok(memmem(aml, slen - 36, uuid, sizeof(uuid)) != NULL,
+		   "ToUUID (\"daffd814-6eba-4d8c-8a91-bc9bbf4aa301\"): device properties");
+		ok(memmem(aml, slen - 36, prop, sizeof(prop)) != NULL, "{\"ExternalFacingPort\", One}");
+		ok(memmem(aml, slen - 36, "RP1E", 4) != NULL, "Device (RP1E) for the second port");
+		n = 0;
+		for (const uint8_t *q = aml; (q = memmem(q, slen - 36 - (size_t)(q - aml), "_DSD", 4)); q += 4)
+			n++;
+		is_int(1, (long long)n, "only the external-facing port has a _DSD");
+
+		rc.nroot_ports = 0;
+		acpi_build(&rc, buf, sizeof(buf), BASE, &t);
+		ok(!table(&t, "SSDT", &slen), "no root port: no SSDT");
+		rc.nendpoint_ranges = ACPI_MAX_PCI_RANGES + 1;
+		is_int(-22, acpi_build(&rc, buf, sizeof(buf), BASE, &t), "too many VIOT ranges refused");
 	}
 
 	cfg.cpus = 0;

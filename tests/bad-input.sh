@@ -42,7 +42,7 @@ cp "$KERNEL" "$tmp/secret-bzImage" && chmod 600 "$tmp/secret-bzImage"
 truncate -s 120M "$tmp/huge-initrd"
 long=$(head -c 3000 /dev/zero | tr '\0' 'a')
 
-plan 128
+plan 148
 
 expect_error "no command" "no command" "$VMM"
 expect_error "unknown command" "unknown command" "$VMM" boot
@@ -72,7 +72,12 @@ expect_error "disk size not a multiple of 512" "multiple of 512" "$VMM" run --ke
 expect_error "empty disk image" "multiple of 512" "$VMM" run --kernel "$tmp/bzImage" --disk "$tmp/empty"
 expect_error "unknown disk option" "unknown option" "$VMM" run --kernel "$tmp/bzImage" --disk "$tmp/odd.img,cache=none"
 expect_error "report file in a missing directory" "cannot open report file" "$VMM" run --kernel "$tmp/bzImage" --report "$tmp/nope/r.json"
+expect_error "--dmatest width=12" "must be 64, 40, 32 or 24" "$VMM" run --dmatest width=12
+expect_error "--dmatest unknown key" "unknown key" "$VMM" run --dmatest fast
+expect_error "--bounce-pool too small" "from 256K to 4G" "$VMM" run --bounce-pool 4K
+expect_error "--dma-errors unknown" "'report' or 'fatal'" "$VMM" run --dma-errors=warn
 expect_error "dump-acpi into a file" "cannot create" "$VMM" dump-acpi "$tmp/random.bin/x"
+expect_error "--untrusted without the IOMMU" "--untrusted needs the virtio-iommu" "$VMM" run --untrusted --no-iommu
 
 # Unreadable kernel and /dev/kvm without permission: as an unprivileged user
 # (root reads everything, so drop to nobody for these).

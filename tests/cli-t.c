@@ -62,6 +62,15 @@ static const struct bad_case bad[] = {
 	{ { "run", "--disk", "a.img,rx", NULL }, "unknown option 'rx'" },
 	{ { "run", "--disk", "a", "--disk", "b", "--disk", "c", "--disk", "d", "--disk", "e", NULL }, "at most 4" },
 	{ { "run", "--report", "", NULL }, "empty file name" },
+	{ { "run", "--dmatest", "width=16", NULL }, "must be 64, 40, 32 or 24" },
+	{ { "run", "--dmatest=width=", NULL }, "must be 64, 40, 32 or 24" },
+	{ { "run", "--dmatest", "speed=1", NULL }, "unknown key 'speed=1'" },
+	{ { "run", "--dmatest", "--dmatest", "--dmatest", "--dmatest", "--dmatest", NULL }, "at most 4" },
+	{ { "run", "--bounce-pool", "1K", NULL }, "from 256K to 4G" },
+	{ { "run", "--bounce-pool", "8G", NULL }, "from 256K to 4G" },
+	{ { "run", "--bounce-pool", "lots", NULL }, "not a size" },
+	{ { "run", "--dma-errors", "ignore", NULL }, "'report' or 'fatal'" },
+	{ { "run", "--no-iommu", "--dmatest", "untrusted", NULL }, "needs the virtio-iommu" },
 };
 
 int main(void)
@@ -71,7 +80,7 @@ int main(void)
 	uint64_t sz;
 	size_t nbad = sizeof(bad) / sizeof(bad[0]);
 
-	plan(31 + 2 * nbad);
+	plan(41 + 2 * nbad);
 
 	/* Defaults. */
 	is_int(0, parse(&cfg, err, sizeof(err), "run", NULL), "run with no options parses");
@@ -96,6 +105,20 @@ int main(void)
 	ok(cfg.verbose, "-v");
 	is_int(0, parse(&cfg, err, sizeof(err), "run", "--mem=256", NULL), "--mem=256 form");
 	is_int(256ull << 20, (long long)cfg.mem_bytes, "a bare --mem number is MiB");
+
+	/* The DMA sanitizer's options. */
+	is_int(64ull << 20, (long long)cfg.bounce_pool_bytes, "default bounce pool 64 MiB");
+	ok(!cfg.dma_errors_fatal && !cfg.untrusted && cfg.ndmatest == 0, "sanitizer defaults");
+	is_int(0, parse(&cfg, err, sizeof(err), "run", "--dmatest", "--dmatest", "width=24",
+			"--dmatest=width=32,untrusted", "--dmatest", "untrusted", "--bounce-pool", "1M",
+			"--dma-errors", "fatal", "--untrusted", NULL), "--dmatest forms parse");
+	is_int(4, cfg.ndmatest, "four dmatest devices");
+	ok(cfg.dmatest[0].width == 64 && !cfg.dmatest[0].untrusted, "--dmatest alone: 64-bit, trusted");
+	ok(cfg.dmatest[1].width == 24 && !cfg.dmatest[1].untrusted, "--dmatest width=24 (detached value)");
+	ok(cfg.dmatest[2].width == 32 && cfg.dmatest[2].untrusted, "--dmatest=width=32,untrusted");
+	ok(cfg.dmatest[3].width == 64 && cfg.dmatest[3].untrusted, "--dmatest untrusted");
+	is_int(1 << 20, (long long)cfg.bounce_pool_bytes, "--bounce-pool 1M");
+	ok(cfg.dma_errors_fatal && cfg.untrusted, "--dma-errors fatal, --untrusted");
 
 	is_int(0, parse(&cfg, err, sizeof(err), "probe", NULL), "probe parses");
 	is_int(CMD_PROBE, cfg.command, "command is probe");

@@ -43,8 +43,14 @@ EXTRA_DIST += tests/acpi-iasl.sh
 # Transport and virtqueues (KVM-free; they need the viommu library too).
 check_PROGRAMS += tests/virtqueue-t tests/pci-t
 TESTS += tests/virtqueue-t tests/pci-t
-tests_virtqueue_t_LDADD = vmm/libvmmcore.a viommu/libviommu.a tests/tap/libtap.a
-tests_pci_t_LDADD = vmm/libvmmcore.a viommu/libviommu.a tests/tap/libtap.a
+tests_virtqueue_t_LDADD = vmm/libvmmcore.a viommu/libviommu.a swiotlb/libswiotlb.a tests/tap/libtap.a
+tests_pci_t_LDADD = vmm/libvmmcore.a viommu/libviommu.a swiotlb/libswiotlb.a tests/tap/libtap.a
+
+# The dmatest device model driven like its guest driver, with the real
+# IOMMU library and bounce pool (KVM-free).
+check_PROGRAMS += tests/dmatest-t
+TESTS += tests/dmatest-t
+tests_dmatest_t_LDADD = vmm/libvmmcore.a viommu/libviommu.a swiotlb/libswiotlb.a tests/tap/libtap.a -lpthread
 
 # The virtio-iommu library's tests, fuzz target and benchmark.
 include tests/viommu.mk
@@ -54,6 +60,11 @@ include tests/viommu.mk
 TESTS += tests/iommu.sh tests/iommu-qemu.sh
 EXTRA_DIST += tests/iommu.sh tests/iommu-qemu.sh
 
+# Untrusted endpoints below external-facing PCIe root ports (--untrusted):
+# what the guest makes of them, and its swiotlb.
+TESTS += tests/untrusted.sh
+EXTRA_DIST += tests/untrusted.sh
+
 # make bench-iommu: virtio-blk through the IOMMU, vmm vs QEMU (not in check).
 EXTRA_DIST += tests/bench-iommu.sh
 bench-iommu: all $(GUEST_STAMP)
@@ -61,3 +72,8 @@ bench-iommu: all $(GUEST_STAMP)
 	VMM='$(abs_top_builddir)/vmm/vmm' QEMU_SYSTEM_X86_64='$(QEMU_SYSTEM_X86_64)' \
 	$(SHELL) $(srcdir)/tests/bench-iommu.sh $(BENCH_IOMMU_FLAGS)
 .PHONY: bench-iommu
+
+# The DMA sanitizer end to end: the guest's dmatest driver against vmm's
+# DMA test devices (correct DMA-API use, the bug zoo, --dma-errors=fatal).
+TESTS += tests/dmatest.sh
+EXTRA_DIST += tests/dmatest.sh

@@ -4,6 +4,9 @@
  * the virtio-pci transport driven as a guest driver would: feature
  * negotiation (ACCESS_PLATFORM is not optional behind the IOMMU), queue
  * setup, MSI-X masking and pending bits, and a reset that forgets it all.
+ * Then PCIe root ports: their type-1 header, PCIe and ACS capabilities,
+ * config routing to their secondary buses (also after the guest renumbers
+ * them), and the memory windows firmware programs around the BARs below.
  */
 #include "vmm/pci.h"
 #include "vmm/pio.h"
@@ -12,6 +15,7 @@
 #include "vmm/log.h"
 #include "tests/tap/basic.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include <linux/virtio_config.h>
@@ -66,6 +70,137 @@ static void wr(unsigned int off, unsigned int size, uint64_t v)
 }
 
 static bool is_ram(void *o, uint64_t gpa, uint64_t len) { return guest_mem_is_ram(o, gpa, len); }
+
+/* A bare endpoint for behind the root ports: one BAR that reads 0xabcd. */
+static uint64_t ep_bar_read(struct pci_device *d, unsigned int bar, uint64_t off, unsigned int size)
+{
+	return 0xabcd;
+}
+static const struct pci_device_ops ep_ops = { .bar_read = ep_bar_read };
+
+static void make_endpoint(struct pci_device *d, uint64_t bar_size)
+{
+	pci_device_init(d, "ep", 0x1234, 0x5678, 0xff0000, 0, 0);
+	d->ops = &ep_ops;
+	if (pci_device_add_bar(&bus, d, 0, bar_size, false))
+		bail("endpoint BAR");
+}
+
+/* The capability with `id` in dev's list (0 if none). */
+static unsigned int find_cap(uint16_t bdf, unsigned int id)
+{
+	unsigned int c = cfg_read(bdf, PCI_CAPABILITY_LIST, 1);
+
+	for (unsigned int n = 0; c && n < 48; n++, c = cfg_read(bdf, c + 1, 1))
+		if (cfg_read(bdf, c, 1) == id)
+			return c;
+	return 0;
+}
+
+static void root_ports(void)
+{
+	static struct pci_device ep1, ep2, ep3, onbus0;
+	const uint16_t rp = pci_bdf(4, 0), rp2 = pci_bdf(6, 0), child = pci_bdf_at(1, 0, 0);
+	uint64_t base, limit, x = 0;
+	unsigned int exp;
+	uint32_t val;
+
+	is_int(0, pci_add_root_port(&bus, 4, 1, true), "a root port in slot 4, secondary bus 1");
+	is_int(-EBUSY, pci_add_root_port(&bus, 4, 2, true), "its slot is taken");
+	is_int(-EBUSY, pci_add_root_port(&bus, 5, 1, true), "its bus is taken");
+	is_int(-EINVAL, pci_add_root_port(&bus, 5, 0, true), "bus 0 cannot be a secondary bus");
+	is_int(-EINVAL, pci_add_root_port(&bus, 5, PCI_MAX_BUSES, true), "nor a bus past the ECAM window");
+	is_int(-EINVAL, pci_add_root_port(&bus, 0, 2, true), "slot 0 is the host bridge's");
+
+	/* Its header, as Linux reads it. */
+	is_hex(0x000c1b36, cfg_read(rp, PCI_VENDOR_ID, 4), "root port 1b36:000c");
+	is_hex(0x060400, cfg_read(rp, 0x08, 4) >> 8, "class: PCI-to-PCI bridge");
+	is_hex(PCI_HEADER_TYPE_BRIDGE, cfg_read(rp, PCI_HEADER_TYPE, 1), "type-1 header, single function");
+	is_hex(0x010100, cfg_read(rp, PCI_PRIMARY_BUS, 4) & 0xffffff, "primary 0, secondary 1, subordinate 1");
+	exp = find_cap(rp, PCI_CAP_ID_EXP);
+	ok(exp && (cfg_read(rp, exp + PCI_EXP_FLAGS, 2) >> 4 & 0xf) == PCI_EXP_TYPE_ROOT_PORT,
+	   "PCIe capability, device/port type Root Port");
+	ok(exp && (cfg_read(rp, exp + PCI_EXP_LNKSTA, 2) & (1u << 13)), "its link is up (DLLLA)");
+	is_hex(PCI_EXT_CAP_ID_ACS | 1u << 16, cfg_read(rp, 0x100, 4), "ACS: the first and only extended capability");
+	is_hex(PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF, cfg_read(rp, 0x100 + PCI_ACS_CAP, 2),
+	       "ACS: source validation, request/completion redirect, upstream forwarding");
+	is_hex(0, cfg_read(rp, 0x100 + PCI_ACS_CTRL, 2), "ACS control 0 after reset");
+	cfg_write(rp, 0x100 + PCI_ACS_CTRL, 2, 0xffff);
+	is_hex(0x1d, cfg_read(rp, 0x100 + PCI_ACS_CTRL, 2), "ACS control: what it has can be enabled");
+	cfg_write(rp, PCI_IO_BASE, 2, 0xf0f0);
+	cfg_write(rp, PCI_PREF_MEMORY_BASE, 4, 0xfff0fff0);
+	ok(cfg_read(rp, PCI_IO_BASE, 2) == 0 && cfg_read(rp, PCI_PREF_MEMORY_BASE, 4) == 0,
+	   "no I/O and no prefetchable window (read-only zeros)");
+	ok(cfg_read(rp, PCI_MEMORY_BASE, 2) > cfg_read(rp, PCI_MEMORY_LIMIT, 2),
+	   "memory window closed while nothing is below");
+
+	/* A device below it: BARs moved into a window of its own. */
+	make_endpoint(&onbus0, 0x4000);
+	is_int(0, pci_register_at(&bus, &onbus0, 0, 5), "pci_register_at bus 0 = pci_register");
+	make_endpoint(&ep1, 0x8000);
+	is_int(-ENODEV, pci_register_at(&bus, &ep1, 2, 0), "bus 2: no root port leads there");
+	is_int(-EINVAL, pci_register_at(&bus, &ep1, 1, 1), "a root port's link has device 0 only");
+	is_int(-EINVAL, pci_register_at(&bus, &ep1, PCI_MAX_BUSES, 0), "a bus past the ECAM window");
+	is_int(0, pci_register_at(&bus, &ep1, 1, 0), "an endpoint at 01:00.0");
+	is_hex(0x0100, pci_device_bdf(&ep1), "its BDF (= IOMMU endpoint ID) is 0x100");
+	is_int(-EBUSY, pci_register_at(&bus, &ep1, 0, 7), "registered once only");
+	is_int(-EBUSY, pci_device_add_bar(&bus, &ep1, 1, 0x1000, false), "no BAR after registration");
+	make_endpoint(&ep2, 0x4000);
+	is_int(-EBUSY, pci_register_at(&bus, &ep2, 1, 0), "01:00.0 is taken");
+	base = (uint64_t)(cfg_read(rp, PCI_MEMORY_BASE, 2) & 0xfff0) << 16;
+	limit = (uint64_t)(cfg_read(rp, PCI_MEMORY_LIMIT, 2) & 0xfff0) << 16 | 0xfffff;
+	ok(base % PCI_BRIDGE_WINDOW_ALIGN == 0 && limit >= base && base >= PCI_MMIO32_BASE &&
+	   limit < PCI_MMIO32_BASE + PCI_MMIO32_SIZE, "memory window %#llx-%#llx in the host bridge's",
+	   (unsigned long long)base, (unsigned long long)limit);
+	ok(ep1.bar[0].addr >= base && ep1.bar[0].addr + ep1.bar[0].size - 1 <= limit &&
+	   ep1.bar[0].addr % ep1.bar[0].size == 0, "the endpoint's BAR (%#llx) is inside it, aligned",
+	   (unsigned long long)ep1.bar[0].addr);
+	is_hex(ep1.bar[0].addr, cfg_read(child, PCI_BASE_ADDRESS_0, 4) & ~0xfu, "and its BAR register says so");
+	ok(onbus0.bar[0].addr + onbus0.bar[0].size <= base && bar0 + VPCI_BAR_SIZE <= base,
+	   "bus-0 BARs stay outside the window");
+
+	/* Config routing through the port: ECAM and 0xcf8. */
+	is_hex(0x56781234, cfg_read(child, PCI_VENDOR_ID, 4), "ECAM reaches 01:00.0");
+	is_hex(0xffffffff, cfg_read(pci_bdf_at(1, 1, 0), 0, 4), "01:01.0 does not exist");
+	is_hex(0xffffffff, cfg_read(pci_bdf_at(3, 0, 0), 0, 4), "nothing decodes bus 3");
+	val = 0x80000000u | (uint32_t)child << 8;
+	pio_access(&pio, PCI_CONFIG_ADDRESS, true, 4, &val);
+	pio_access(&pio, PCI_CONFIG_DATA, false, 4, &val);
+	is_hex(0x56781234, val, "0xcf8/0xcfc reaches 01:00.0 too");
+	val = 0x80000000u | (uint32_t)rp << 8 | 0x01000000u;   /* extended register 0x100 (AMD) */
+	pio_access(&pio, PCI_CONFIG_ADDRESS, true, 4, &val);
+	pio_access(&pio, PCI_CONFIG_DATA, false, 4, &val);
+	is_hex(PCI_EXT_CAP_ID_ACS | 1u << 16, val, "and the port's extended space");
+
+	/* Its BAR decodes once memory is enabled (whatever the bridge says). */
+	cfg_write(child, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	ok(pci_mmio_access(&bus, ep1.bar[0].addr + 8, false, 4, &x) && x == 0xabcd,
+	   "BAR of 01:00.0 decoded");
+
+	/* The guest renumbers: routing follows the port's registers. */
+	cfg_write(rp, PCI_PRIMARY_BUS, 4, 0x050500);
+	ok(cfg_read(child, PCI_VENDOR_ID, 4) == 0xffffffff &&
+	   cfg_read(pci_bdf_at(5, 0, 0), PCI_VENDOR_ID, 4) == 0x56781234,
+	   "secondary bus renumbered to 5: the device answers on bus 5");
+	cfg_write(rp, PCI_PRIMARY_BUS, 4, 0x010100);
+
+	/* A second port and its window, disjoint from the first. */
+	is_int(0, pci_add_root_port(&bus, 6, 2, false), "a second root port, slot 6, bus 2");
+	make_endpoint(&ep3, 0x200000);
+	is_int(0, pci_register_at(&bus, &ep3, 2, 0), "a 2 MiB BAR at 02:00.0");
+	ok((uint64_t)(cfg_read(rp2, PCI_MEMORY_BASE, 2) & 0xfff0) << 16 > limit &&
+	   ep3.bar[0].addr >= (uint64_t)(cfg_read(rp2, PCI_MEMORY_BASE, 2) & 0xfff0) << 16 &&
+	   ep3.bar[0].addr + ep3.bar[0].size - 1 <=
+	   ((uint64_t)(cfg_read(rp2, PCI_MEMORY_LIMIT, 2) & 0xfff0) << 16 | 0xfffff),
+	   "its window holds the 2 MiB BAR and lies above the first");
+
+	/* Taking devices off again. */
+	is_int(0, pci_unregister(&bus, &ep1), "01:00.0 unregistered");
+	is_hex(0xffffffff, cfg_read(child, 0, 4), "01:00.0 reads all-ones now");
+	is_int(-ENOENT, pci_unregister(&bus, &ep1), "not twice");
+	is_int(-EBUSY, pci_unregister(&bus, &bus.port[0]->pci), "a root port stays");
+	is_int(0, pci_register_at(&bus, &ep2, 1, 0), "another device can take 01:00.0");
+}
 static const struct viommu_mem_ops mops = { .is_ram = is_ram };
 
 int main(void)
@@ -78,7 +213,7 @@ int main(void)
 	unsigned int cap, msix = 0, ncaps = 0;
 	uint32_t val;
 
-	plan(28);
+	plan(28 + 46);
 	log_max_level = LOG_ERR;
 	if (guest_mem_init(&mem, 64 << 20))
 		bail("guest memory");
@@ -188,7 +323,10 @@ int main(void)
 	ok(rd(VIRTIO_PCI_COMMON_GF, 4) == 0 && rd(VIRTIO_PCI_COMMON_STATUS, 1) == 0,
 	   "after reset: no features, status 0");
 
+	root_ports();
+
 	virtio_pci_stop(&rng.vd);
+	pci_bus_destroy(&bus);
 	viommu_destroy(v);
 	guest_mem_free(&mem);
 	return 0;

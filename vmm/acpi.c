@@ -161,6 +161,203 @@ _Static_assert(sizeof(struct viot_virtio_pci) == 16, "VIOT virtio-pci node");
 #define VIOT_NODE_PCI_RANGE 1
 #define VIOT_NODE_VIRTIO_IOMMU_PCI 3
 
+/* --- AML for the SSDT ---------------------------------------------------- */
+
+/*
+ * The root ports depend on the command line, the DSDT (iasl, build time)
+ * cannot: they go into an SSDT encoded here.  Only what that needs: Scope,
+ * Device, Name, Package, Buffer, String and Integer.  Objects are written
+ * front to back into one buffer; a PkgLength, whose size depends on what
+ * follows it, is inserted when its object is closed.
+ */
+#define AML_SCOPE_OP    0x10
+#define AML_NAME_OP     0x08
+#define AML_BYTE_PREFIX 0x0a
+#define AML_WORD_PREFIX 0x0b
+#define AML_DWORD_PREFIX 0x0c
+#define AML_STRING_PREFIX 0x0d
+#define AML_QWORD_PREFIX 0x0e
+#define AML_BUFFER_OP   0x11
+#define AML_PACKAGE_OP  0x12
+#define AML_ZERO_OP     0x00
+#define AML_ONE_OP      0x01
+#define AML_EXT_PREFIX  0x5b
+#define AML_DEVICE_OP   0x82       /* after AML_EXT_PREFIX */
+#define AML_ROOT_CHAR   0x5c
+#define AML_DUAL_NAME_PREFIX 0x2e
+
+struct aml {
+	uint8_t *buf;
+	size_t len, cap;
+	bool overflow;
+};
+
+static void aml_bytes(struct aml *a, const void *p, size_t n)
+{
+	if (a->overflow || n > a->cap - a->len) {
+		a->overflow = true;
+		return;
+	}
+	memcpy(a->buf + a->len, p, n);
+	a->len += n;
+}
+
+static void aml_byte(struct aml *a, uint8_t b)
+{
+	aml_bytes(a, &b, 1);
+}
+
+/* Start an object that has a PkgLength: returns where its body starts. */
+static size_t aml_open(struct aml *a, const uint8_t *op, size_t oplen)
+{
+	aml_bytes(a, op, oplen);
+	return a->len;
+}
+
+/* The body since `start` is complete: put its PkgLength (which counts
+ * itself) in front of it, in the fewest bytes that hold it. */
+static void aml_close(struct aml *a, size_t start)
+{
+	size_t body = a->len - start, n, total;
+	uint8_t enc[4];
+
+	if (a->overflow)
+		return;
+	n = body + 1 <= 0x3f ? 1 : body + 2 <= 0xfff ? 2 : body + 3 <= 0xfffff ? 3 : 4;
+	total = body + n;
+	if (n == 1) {
+		enc[0] = (uint8_t)total;
+	} else {
+		enc[0] = (uint8_t)((n - 1) << 6 | (total & 0xf));
+		for (size_t i = 1; i < n; i++)
+			enc[i] = (uint8_t)(total >> (4 + 8 * (i - 1)));
+	}
+	if (n > a->cap - a->len) {
+		a->overflow = true;
+		return;
+	}
+	memmove(a->buf + start + n, a->buf + start, body);
+	memcpy(a->buf + start, enc, n);
+	a->len += n;
+}
+
+static void aml_integer(struct aml *a, uint64_t v)
+{
+	uint8_t le[8];
+	size_t n;
+
+	if (v <= 1) {
+		aml_byte(a, v ? AML_ONE_OP : AML_ZERO_OP);
+		return;
+	}
+	if (v <= 0xff) {
+		aml_byte(a, AML_BYTE_PREFIX);
+		n = 1;
+	} else if (v <= 0xffff) {
+		aml_byte(a, AML_WORD_PREFIX);
+		n = 2;
+	} else if (v <= 0xffffffff) {
+		aml_byte(a, AML_DWORD_PREFIX);
+		n = 4;
+	} else {
+		aml_byte(a, AML_QWORD_PREFIX);
+		n = 8;
+	}
+	for (size_t i = 0; i < n; i++)
+		le[i] = (uint8_t)(v >> (8 * i));
+	aml_bytes(a, le, n);
+}
+
+static void aml_string(struct aml *a, const char *str)
+{
+	aml_byte(a, AML_STRING_PREFIX);
+	aml_bytes(a, str, strlen(str) + 1);
+}
+
+/* Name (SEG, ...): the caller writes the value next. */
+static void aml_name(struct aml *a, const char seg[4])
+{
+	aml_byte(a, AML_NAME_OP);
+	aml_bytes(a, seg, 4);
+}
+
+static unsigned int hexval(char c)
+{
+	return c <= '9' ? (unsigned int)(c - '0') : (unsigned int)((c | 0x20) - 'a' + 10);
+}
+
+/* A UUID string ("daffd814-6eba-4d8c-8a91-bc9bbf4aa301", a constant here)
+ * as the 16-byte buffer ToUUID () makes: the first three fields
+ * little-endian, the rest in order. */
+static void aml_uuid(struct aml *a, const char *uuid)
+{
+	static const unsigned int order[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
+	uint8_t raw[16], out[16];
+	unsigned int n = 0;
+	size_t start;
+
+	for (const char *p = uuid; p[0] && p[1] && n < 16; p++) {
+		if (*p == '-')
+			continue;
+		raw[n++] = (uint8_t)(hexval(p[0]) << 4 | hexval(p[1]));
+		p++;
+	}
+	for (unsigned int i = 0; i < 16; i++)
+		out[i] = raw[order[i]];
+	start = aml_open(a, (const uint8_t[]){ AML_BUFFER_OP }, 1);
+	aml_integer(a, 16);
+	aml_bytes(a, out, 16);
+	aml_close(a, start);
+}
+
+/* Device properties (_DSD) UUID: a package of {name, value} packages. */
+#define ACPI_DSD_PROPERTIES_UUID "daffd814-6eba-4d8c-8a91-bc9bbf4aa301"
+
+/*
+ * Scope (\_SB.PCI0) { Device (RPss) { Name (_ADR, ss << 16) [Name (_DSD, ...)] } ... }
+ * For an external-facing port, the _DSD property Linux's
+ * pci_acpi_set_external_facing() reads: {"ExternalFacingPort", 1}.
+ */
+static size_t ssdt_body(const struct acpi_config *cfg, uint8_t *buf, size_t cap)
+{
+	static const uint8_t scope_path[] = { AML_ROOT_CHAR, AML_DUAL_NAME_PREFIX,
+					      '_', 'S', 'B', '_', 'P', 'C', 'I', '0' };
+	struct aml a = { .buf = buf, .cap = cap };
+	size_t scope;
+
+	scope = aml_open(&a, (const uint8_t[]){ AML_SCOPE_OP }, 1);
+	aml_bytes(&a, scope_path, sizeof(scope_path));
+	for (unsigned int i = 0; i < cfg->nroot_ports; i++) {
+		const struct acpi_root_port *rp = &cfg->root_port[i];
+		static const char hex[] = "0123456789ABCDEF";
+		char seg[4] = { 'R', 'P', hex[rp->slot >> 4 & 0xf], hex[rp->slot & 0xf] };
+		size_t dev, pkg, props, prop;
+
+		dev = aml_open(&a, (const uint8_t[]){ AML_EXT_PREFIX, AML_DEVICE_OP }, 2);
+		aml_bytes(&a, seg, 4);
+		aml_name(&a, "_ADR");
+		aml_integer(&a, (uint64_t)rp->slot << 16);   /* function 0 */
+		if (rp->external_facing) {
+			aml_name(&a, "_DSD");
+			pkg = aml_open(&a, (const uint8_t[]){ AML_PACKAGE_OP }, 1);
+			aml_byte(&a, 2);
+			aml_uuid(&a, ACPI_DSD_PROPERTIES_UUID);
+			props = aml_open(&a, (const uint8_t[]){ AML_PACKAGE_OP }, 1);
+			aml_byte(&a, 1);
+			prop = aml_open(&a, (const uint8_t[]){ AML_PACKAGE_OP }, 1);
+			aml_byte(&a, 2);
+			aml_string(&a, "ExternalFacingPort");
+			aml_integer(&a, 1);
+			aml_close(&a, prop);
+			aml_close(&a, props);
+			aml_close(&a, pkg);
+		}
+		aml_close(&a, dev);
+	}
+	aml_close(&a, scope);
+	return a.overflow ? 0 : a.len;
+}
+
 uint8_t acpi_checksum(const void *p, size_t len)
 {
 	const uint8_t *b = p;
@@ -228,16 +425,26 @@ int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t buflen,
 	struct acpi_madt *madt;
 	struct acpi_mcfg *mcfg = NULL;
 	struct acpi_viot *viot = NULL;
+	struct acpi_header *ssdt = NULL;
 	uint64_t rsdp_gpa, xsdt_gpa, fadt_gpa, madt_gpa, dsdt_gpa, mcfg_gpa = 0, viot_gpa = 0;
-	uint64_t entries[4];
+	uint64_t ssdt_gpa = 0;
+	uint64_t entries[5];
 	unsigned int nentries = 0;
-	size_t madt_len, viot_len = sizeof(struct acpi_viot) + sizeof(struct viot_virtio_pci) +
-				    sizeof(struct viot_pci_range);
+	uint8_t aml[4096];
+	size_t madt_len, viot_len, aml_len = 0;
 	uint8_t *p;
 
 	memset(out, 0, sizeof(*out));
-	if (cfg->cpus == 0 || cfg->cpus > 255)
+	if (cfg->cpus == 0 || cfg->cpus > 255 || cfg->nendpoint_ranges > ACPI_MAX_PCI_RANGES ||
+	    cfg->nroot_ports > ACPI_MAX_ROOT_PORTS)
 		return -EINVAL;
+	viot_len = sizeof(struct acpi_viot) + sizeof(struct viot_virtio_pci) +
+		   cfg->nendpoint_ranges * sizeof(struct viot_pci_range);
+	if (cfg->nroot_ports) {
+		aml_len = ssdt_body(cfg, aml, sizeof(aml));
+		if (!aml_len)
+			return -ENOSPC;
+	}
 
 	rsdp = reserve(&b, "RSDP", sizeof(*rsdp), &rsdp_gpa);
 	xsdt = reserve(&b, "XSDT", sizeof(*xsdt) + sizeof(entries), &xsdt_gpa);
@@ -250,40 +457,51 @@ int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t buflen,
 		mcfg = reserve(&b, "MCFG", sizeof(*mcfg), &mcfg_gpa);
 	if (cfg->viommu)
 		viot = reserve(&b, "VIOT", viot_len, &viot_gpa);
+	if (aml_len)
+		ssdt = reserve(&b, "SSDT", sizeof(*ssdt) + aml_len, &ssdt_gpa);
 	if (!rsdp || !xsdt || !fadt || !madt || !dsdt || (cfg->ecam_base && !mcfg) ||
-	    (cfg->viommu && !viot))
+	    (cfg->viommu && !viot) || (aml_len && !ssdt))
 		return -ENOSPC;
 
 	if (mcfg) {
-		/* PCIe ECAM for segment 0, bus 0 only. */
+		/* PCIe ECAM for segment 0: bus 0 and the root ports' buses. */
 		header_init(&mcfg->h, "MCFG", sizeof(*mcfg), 1);
 		mcfg->base = cfg->ecam_base;
 		mcfg->segment = 0;
 		mcfg->start_bus = 0;
-		mcfg->end_bus = 0;
+		mcfg->end_bus = ECAM_BUSES - 1;
 		mcfg->h.checksum = acpi_checksum(mcfg, sizeof(*mcfg));
 	}
 	if (viot) {
-		/* One virtio-pci IOMMU node, then one PCI range node whose
-		 * endpoint IDs are the BDFs (endpoint_start = bdf_start). */
+		/* One virtio-pci IOMMU node, then a PCI range node per range
+		 * whose endpoint IDs are the BDFs (endpoint_start = bdf_start). */
 		struct viot_virtio_pci *iommu = (struct viot_virtio_pci *)(viot + 1);
 		struct viot_pci_range *range = (struct viot_pci_range *)(iommu + 1);
 
 		header_init(&viot->h, "VIOT", (uint32_t)viot_len, 0);
-		viot->node_count = 2;
+		viot->node_count = (uint16_t)(1 + cfg->nendpoint_ranges);
 		viot->node_offset = sizeof(*viot);
 		iommu->type = VIOT_NODE_VIRTIO_IOMMU_PCI;
 		iommu->length = sizeof(*iommu);
 		iommu->segment = 0;
 		iommu->bdf = cfg->viommu_bdf;
-		range->type = VIOT_NODE_PCI_RANGE;
-		range->length = sizeof(*range);
-		range->endpoint_start = cfg->endpoint_bdf_start;
-		range->segment_start = range->segment_end = 0;
-		range->bdf_start = cfg->endpoint_bdf_start;
-		range->bdf_end = cfg->endpoint_bdf_end;
-		range->output_node = sizeof(*viot);
+		for (unsigned int i = 0; i < cfg->nendpoint_ranges; i++, range++) {
+			range->type = VIOT_NODE_PCI_RANGE;
+			range->length = sizeof(*range);
+			range->endpoint_start = cfg->endpoints[i].bdf_start;
+			range->segment_start = range->segment_end = 0;
+			range->bdf_start = cfg->endpoints[i].bdf_start;
+			range->bdf_end = cfg->endpoints[i].bdf_end;
+			range->output_node = sizeof(*viot);
+		}
 		viot->h.checksum = acpi_checksum(viot, viot_len);
+	}
+	if (ssdt) {
+		/* Revision 2: integers are 64-bit, as in the DSDT. */
+		header_init(ssdt, "SSDT", (uint32_t)(sizeof(*ssdt) + aml_len), 2);
+		memcpy(ssdt->oem_table_id, "VMMPCIRP", 8);
+		memcpy(ssdt + 1, aml, aml_len);
+		ssdt->checksum = acpi_checksum(ssdt, ssdt->length);
 	}
 
 	/* DSDT: as compiled; its checksum is already right. */
@@ -341,17 +559,19 @@ int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t buflen,
 	}
 	madt->h.checksum = acpi_checksum(madt, madt_len);
 
-	/* XSDT: FADT, MADT, then MCFG and VIOT when present. */
+	/* XSDT: FADT, MADT, then MCFG, VIOT and SSDT when present. */
 	entries[nentries++] = fadt_gpa;
 	entries[nentries++] = madt_gpa;
 	if (mcfg)
 		entries[nentries++] = mcfg_gpa;
 	if (viot)
 		entries[nentries++] = viot_gpa;
+	if (ssdt)
+		entries[nentries++] = ssdt_gpa;
 	header_init(xsdt, "XSDT", (uint32_t)(sizeof(*xsdt) + nentries * sizeof(uint64_t)), 1);
 	memcpy((uint8_t *)(xsdt + 1), entries, nentries * sizeof(uint64_t));
 	xsdt->checksum = acpi_checksum(xsdt, xsdt->length);
-	/* The reservation was for four entries; shrink it to the real size. */
+	/* The reservation was for five entries; shrink it to the real size. */
 	b.out->table[1].len = xsdt->length;
 
 	/* RSDP revision 2: only the XSDT. */

@@ -7,23 +7,44 @@
 #include <stdint.h>
 
 /*
- * ACPI tables for a HW-reduced x86 machine: RSDP -> XSDT -> {FADT, MADT},
- * FADT -> DSDT.  Built into a host buffer that will sit at guest-physical
- * `base`; pointers between tables are guest-physical.  KVM-free.
+ * ACPI tables for a HW-reduced x86 machine: RSDP -> XSDT -> {FADT, MADT,
+ * MCFG, VIOT, SSDT}, FADT -> DSDT.  Built into a host buffer that will sit
+ * at guest-physical `base`; pointers between tables are guest-physical.
+ * KVM-free.
  */
-struct acpi_config {
-	unsigned int cpus;
-	uint64_t ecam_base;          /* MCFG: PCI segment 0, bus 0 */
-	bool viommu;                 /* VIOT: a virtio-pci IOMMU ... */
-	uint16_t viommu_bdf;         /* ... at this BDF ... */
-	uint16_t endpoint_bdf_start; /* ... translating these endpoints */
-	uint16_t endpoint_bdf_end;
+#define ACPI_MAX_ROOT_PORTS 15       /* one per secondary bus 1-15 (vmm/layout.h ECAM_BUSES) */
+#define ACPI_MAX_PCI_RANGES 32
+
+/* BDFs start..end (bus << 8 | slot << 3 | fn), inclusive. */
+struct acpi_pci_range {
+	uint16_t bdf_start, bdf_end;
 };
 
-#define ACPI_MAX_TABLES 8
+/* A PCIe root port on bus 0, described in the SSDT (Device RPxx with _ADR). */
+struct acpi_root_port {
+	uint8_t slot;
+	uint8_t secondary_bus;
+	bool external_facing;        /* _DSD "ExternalFacingPort" = 1 */
+};
+
+struct acpi_config {
+	unsigned int cpus;
+	uint64_t ecam_base;          /* MCFG: PCI segment 0, buses 0 to ECAM_BUSES - 1 */
+	bool viommu;                 /* VIOT: a virtio-pci IOMMU ... */
+	uint16_t viommu_bdf;         /* ... at this BDF ... */
+	/* ... translating these endpoints: one PCI range node each, endpoint
+	 * ID = BDF. */
+	struct acpi_pci_range endpoints[ACPI_MAX_PCI_RANGES];
+	unsigned int nendpoint_ranges;
+	/* No root port: no SSDT. */
+	struct acpi_root_port root_port[ACPI_MAX_ROOT_PORTS];
+	unsigned int nroot_ports;
+};
+
+#define ACPI_MAX_TABLES 10
 
 struct acpi_table_ref {
-	char sig[5];       /* "RSDP", "XSDT", "FACP", "APIC", "DSDT" */
+	char sig[5];       /* "RSDP", "XSDT", "FACP", "APIC", "DSDT", "MCFG", "VIOT", "SSDT" */
 	size_t offset;     /* from the start of the buffer */
 	size_t len;
 };
@@ -35,7 +56,7 @@ struct acpi_tables {
 	uint64_t rsdp_gpa;
 };
 
-/* 0 or -ENOSPC. */
+/* 0, -EINVAL (a count out of range) or -ENOSPC. */
 int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t buflen,
 	       uint64_t base, struct acpi_tables *out);
 

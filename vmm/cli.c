@@ -90,17 +90,30 @@ void cli_usage(FILE *f)
 "  --disk PATH[,ro]  a virtio-blk disk on a raw image (up to %d)\n"
 "  --no-iommu        endpoints are not behind the virtio-iommu\n"
 "  --no-rng          no virtio-rng device\n"
+"  --dmatest [width=N][,untrusted]\n"
+"                    a DMA test device with an N-bit DMA engine (64, 40, 32, 24;\n"
+"                    default 64), optionally below an external-facing root port\n"
+"                    (up to %d)\n"
+"  --untrusted       every endpoint below its own external-facing PCIe root port\n"
+"                    (the guest then bounces sub-page buffers through its swiotlb:\n"
+"                    give it swiotlb=force, or more than 3 GiB of RAM)\n"
+"  --bounce-pool SIZE  host bounce pool for device DMA (default 64M)\n"
+"  --dma-errors report|fatal\n"
+"                    on a DMA-API violation: report it and go on (default), or\n"
+"                    report it and stop the VM (exit status 8)\n"
 "  --report FILE     IOMMU activity and refused DMAs as JSON lines\n"
 "  -v, --verbose     more VMM messages     -q, --quiet   errors only\n"
 "\n"
 "exit status: 0 guest powered off, 1 error, 2 (probe) KVM cannot run Linux,\n"
 "             3 guest reboot, 4 triple fault, 5 KVM internal error,\n"
-"             6 stopped (signal or Ctrl-A x), 7 timeout\n",
-		VMM_MAX_CPUS, VMM_MAX_DISKS);
+"             6 stopped (signal or Ctrl-A x), 7 timeout,\n"
+"             8 stopped at a DMA-API violation (--dma-errors=fatal)\n",
+		VMM_MAX_CPUS, VMM_MAX_DISKS, VMM_MAX_DMATEST);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS,
-       OPT_CONSOLE, OPT_TIMEOUT, OPT_DISK, OPT_NO_IOMMU, OPT_NO_RNG, OPT_REPORT };
+       OPT_CONSOLE, OPT_TIMEOUT, OPT_DISK, OPT_NO_IOMMU, OPT_NO_RNG, OPT_REPORT,
+       OPT_DMATEST, OPT_UNTRUSTED, OPT_BOUNCE_POOL, OPT_DMA_ERRORS };
 
 static const struct option run_options[] = {
 	{ "kernel",  required_argument, NULL, OPT_KERNEL },
@@ -114,11 +127,55 @@ static const struct option run_options[] = {
 	{ "no-iommu", no_argument,      NULL, OPT_NO_IOMMU },
 	{ "no-rng",  no_argument,       NULL, OPT_NO_RNG },
 	{ "report",  required_argument, NULL, OPT_REPORT },
+	{ "dmatest", optional_argument, NULL, OPT_DMATEST },
+	{ "untrusted", no_argument,     NULL, OPT_UNTRUSTED },
+	{ "bounce-pool", required_argument, NULL, OPT_BOUNCE_POOL },
+	{ "dma-errors", required_argument, NULL, OPT_DMA_ERRORS },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --dmatest [width=N][,untrusted]; optarg may be NULL (all defaults).
+ * Keys are separated by commas; optarg is not modified. */
+static int parse_dmatest(struct vmm_config *cfg, const char *optarg, char *err, size_t errlen)
+{
+	unsigned int i = cfg->ndmatest;
+	const char *key = optarg;
+
+	if (i == VMM_MAX_DMATEST)
+		return fail(err, errlen, "--dmatest: at most %d devices", VMM_MAX_DMATEST);
+	cfg->dmatest[i].width = 64;
+	cfg->dmatest[i].untrusted = false;
+	while (key && *key) {
+		size_t n = strcspn(key, ",");
+		char buf[32];
+		unsigned long w;
+
+		if (n >= sizeof(buf))
+			return fail(err, errlen, "--dmatest: unknown key '%.*s' (width=64|40|32|24, untrusted)",
+				    (int)(n > 40 ? 40 : n), key);
+		memcpy(buf, key, n);
+		buf[n] = '\0';
+		if (!strcmp(buf, "untrusted")) {
+			cfg->dmatest[i].untrusted = true;
+		} else if (!strncmp(buf, "width=", 6)) {
+			if (parse_uint(buf + 6, 1, 64, &w) || (w != 64 && w != 40 && w != 32 && w != 24))
+				return fail(err, errlen, "--dmatest: width '%s' must be 64, 40, 32 or 24",
+					    buf + 6);
+			cfg->dmatest[i].width = (unsigned int)w;
+		} else if (n) {
+			return fail(err, errlen,
+				    "--dmatest: unknown key '%s' (width=64|40|32|24, untrusted)", buf);
+		}
+		key += n;
+		if (*key == ',')
+			key++;
+	}
+	cfg->ndmatest++;
+	return 0;
+}
 
 static int check_mem(uint64_t mem, uint64_t host_mem, char *err, size_t errlen,
 		     const char *arg)
@@ -144,6 +201,7 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mem_bytes = VMM_DEFAULT_MEM;
 	cfg->cpus = 1;
+	cfg->bounce_pool_bytes = VMM_DEFAULT_BOUNCE_POOL;
 	if (err && errlen)
 		err[0] = '\0';
 
@@ -167,10 +225,12 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 	else
 		return fail(err, errlen, "unknown command '%s' (try 'vmm --help')", cmd);
 
-	/* getopt_long keeps global state: reset it so cli_parse can run twice. */
+	/* getopt_long keeps global state: reset it so cli_parse can run twice.
+	 * "+": stop at the first operand (no permutation), so that an option
+	 * with an optional detached value (--dmatest width=24) can take it. */
 	optind = 2;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":vqh", run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:vqh", run_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_KERNEL:  cfg->kernel = optarg; break;
 		case OPT_INITRD:  cfg->initrd = optarg; break;
@@ -214,6 +274,32 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 			cfg->disk[cfg->ndisks++].path = optarg;
 			break;
 		}
+		case OPT_DMATEST:
+			/* The value is optional; accept "--dmatest width=24" as
+			 * well as "--dmatest=width=24" (run takes no operands). */
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				optarg = argv[optind++];
+			if (parse_dmatest(cfg, optarg, err, errlen))
+				return -1;
+			break;
+		case OPT_UNTRUSTED: cfg->untrusted = true; break;
+		case OPT_BOUNCE_POOL:
+			if (parse_size(optarg, &cfg->bounce_pool_bytes))
+				return fail(err, errlen, "--bounce-pool '%s': not a size (e.g. 64M)", optarg);
+			if (cfg->bounce_pool_bytes < VMM_MIN_BOUNCE_POOL ||
+			    cfg->bounce_pool_bytes > VMM_MAX_BOUNCE_POOL)
+				return fail(err, errlen, "--bounce-pool '%s': must be from 256K to 4G",
+					    optarg);
+			break;
+		case OPT_DMA_ERRORS:
+			if (!strcmp(optarg, "report"))
+				cfg->dma_errors_fatal = false;
+			else if (!strcmp(optarg, "fatal"))
+				cfg->dma_errors_fatal = true;
+			else
+				return fail(err, errlen, "--dma-errors '%s': must be 'report' or 'fatal'",
+					    optarg);
+			break;
 		case OPT_NO_IOMMU: cfg->no_iommu = true; break;
 		case OPT_NO_RNG: cfg->no_rng = true; break;
 		case OPT_REPORT:
@@ -232,6 +318,13 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 		}
 	}
 
+	/* Untrusted means something only to the guest's IOMMU layer. */
+	if (cfg->untrusted && cfg->no_iommu)
+		return fail(err, errlen, "--untrusted needs the virtio-iommu: it cannot go with --no-iommu");
+	for (unsigned int i = 0; i < cfg->ndmatest; i++)
+		if (cfg->dmatest[i].untrusted && cfg->no_iommu)
+			return fail(err, errlen,
+				    "--dmatest untrusted needs the virtio-iommu: it cannot go with --no-iommu");
 	switch (cfg->command) {
 	case CMD_RUN:
 		if (optind < argc)

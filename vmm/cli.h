@@ -11,6 +11,10 @@
 #define VMM_MAX_CPUS  64
 #define VMM_DEFAULT_MEM (512ull << 20)
 #define VMM_MAX_DISKS 4
+#define VMM_MAX_DMATEST 4
+#define VMM_DEFAULT_BOUNCE_POOL (64ull << 20)
+#define VMM_MIN_BOUNCE_POOL (256ull << 10)
+#define VMM_MAX_BOUNCE_POOL (4ull << 30)
 
 enum vmm_command { CMD_NONE, CMD_RUN, CMD_PROBE, CMD_DUMP_ACPI, CMD_HELP, CMD_VERSION };
 
@@ -30,6 +34,18 @@ struct vmm_config {
 		bool read_only;
 	} disk[VMM_MAX_DISKS];
 	unsigned int ndisks;
+	/* --dmatest [width=N][,untrusted]: DMA test devices (guest/dmatest/dmatest_hw.h) */
+	struct {
+		unsigned int width;     /* addressing width in bits: 64, 40, 32 or 24 */
+		bool untrusted;         /* below its own external-facing root port */
+	} dmatest[VMM_MAX_DMATEST];
+	unsigned int ndmatest;
+	/* --untrusted: every endpoint below its own external-facing PCIe root
+	 * port, so that the guest treats it as untrusted (sub-page bouncing,
+	 * strict invalidation). */
+	bool untrusted;
+	uint64_t bounce_pool_bytes;  /* --bounce-pool: host bounce pool size */
+	bool dma_errors_fatal;       /* --dma-errors=fatal: stop at the first violation */
 	bool no_iommu;           /* endpoints not behind the virtio-iommu */
 	bool no_rng;
 	bool verbose;

@@ -1,21 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The machine's PCI devices: the virtio-iommu in slot 1, the endpoints
- * behind it (virtio-rng in slot 2, virtio-blk disks from slot 3), and the
- * exit report of IOMMU activity and refused DMAs.
+ * behind it (virtio-rng in slot 2, virtio-blk disks from slot 3, dmatest
+ * devices from slot 8; untrusted ones below root ports in those slots, see
+ * devices_plan()), and the exit report of IOMMU activity and refused DMAs.
  */
 #include "vmm/devices.h"
 #include "vmm/log.h"
+#include "vmm/sanitizer.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SLOT_IOMMU 1
-#define SLOT_RNG   2
-#define SLOT_DISK0 3
 
 static bool mem_is_ram(void *opaque, uint64_t gpa, uint64_t len)
 {
@@ -39,22 +37,60 @@ static void attach_endpoint(struct machine *m, struct virtio_dev *vd)
 	viommu_add_endpoint(m->viommu, vd->dma.endpoint, vd->ops->name);
 	vd->dma.on_fault = iommu_fault_kick;
 	vd->dma.fault_opaque = m->iommu_dev;
+	/* Its data DMA is staged through the host bounce pool. */
+	if (sanitizer_attach(m, &vd->dma, vd->ops->name))
+		pr_warn("%s: no bounce account: its DMA is not staged", vd->ops->name);
 }
 
-void devices_describe(const struct vmm_config *cfg, struct acpi_config *acfg)
+/* The root port the plan puts loc behind, if any. */
+static int add_root_port(struct machine *m, const struct devices_plan *plan,
+			 const struct devices_loc *loc)
 {
-	acfg->ecam_base = PCI_ECAM_BASE;
-	acfg->viommu = !cfg->no_iommu;
-	if (acfg->viommu) {
-		acfg->viommu_bdf = pci_bdf(SLOT_IOMMU, 0);
-		/* Every other slot on the bus is behind the IOMMU. */
-		acfg->endpoint_bdf_start = pci_bdf(SLOT_IOMMU + 1, 0);
-		acfg->endpoint_bdf_end = pci_bdf(PCI_MAX_SLOTS - 1, 7);
+	const struct devices_port *p;
+	int ret;
+
+	if (loc->port < 0)
+		return 0;
+	p = &plan->port[loc->port];
+	ret = pci_add_root_port(&m->pci, p->slot, p->secondary_bus, p->external_facing);
+	if (ret)
+		pr_err("cannot create the PCIe root port 00:%02x.0: %s", p->slot, strerror(-ret));
+	return ret;
+}
+
+/*
+ * virtio_pci_init() registers a function on bus 0 in the slot it is given
+ * and takes that slot's BDF as its IOMMU endpoint ID.  An endpoint the plan
+ * puts behind a root port moves there (its slot becomes the port's) before
+ * anything runs, and gets the endpoint ID of its new BDF, which is what
+ * the VIOT tells the guest.
+ */
+static int place_virtio(struct machine *m, const struct devices_plan *plan,
+			const struct devices_loc *loc, struct virtio_dev *vd)
+{
+	int ret;
+
+	if (loc->port < 0)
+		return 0;
+	ret = pci_unregister(&m->pci, &vd->pci);
+	if (ret == 0) {
+		ret = add_root_port(m, plan, loc);
+		if (ret)
+			return ret;
+		ret = pci_register_at(&m->pci, &vd->pci, loc->bus, loc->slot);
 	}
+	if (ret) {
+		pr_err("%s: cannot place it at %02x:%02x.0: %s", vd->ops->name, loc->bus, loc->slot,
+		       strerror(-ret));
+		return ret;
+	}
+	vd->dma.endpoint = pci_device_bdf(&vd->pci);
+	return 0;
 }
 
 int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_config *acfg)
 {
+	struct devices_plan plan;
 	int ret;
 
 	pci_bus_init(&m->pci);
@@ -67,9 +103,14 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 	ret = pci_register_pio(&m->pci, &m->pio);
 	if (ret)
 		return ret;
-	devices_describe(cfg, acfg);
+	devices_plan(cfg, &plan);
+	devices_describe(cfg, acfg);   /* the same plan: the tables match */
+	if (devices_untrusted_without_swiotlb(cfg))
+		pr_warn("untrusted endpoints need a swiotlb in the guest, which it sets up only with "
+			"RAM above 4 GiB or swiotlb=force: without it Linux refuses their sub-page DMA "
+			"maps and virtio-blk hangs (add swiotlb=force to --cmdline)");
 
-	if (!cfg->no_iommu) {
+	if (plan.iommu) {
 		struct viommu_config vcfg;
 
 		viommu_default_config(&vcfg);
@@ -77,36 +118,57 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		m->iommu_dev = calloc(1, sizeof(*m->iommu_dev));
 		if (!m->viommu || !m->iommu_dev)
 			return -ENOMEM;
-		ret = virtio_iommu_create(m->iommu_dev, &m->pci, SLOT_IOMMU, &m->virtio_host, m->viommu);
+		ret = virtio_iommu_create(m->iommu_dev, &m->pci, DEVICES_SLOT_IOMMU, &m->virtio_host,
+					  m->viommu);
 		if (ret) {
 			pr_err("cannot create the virtio-iommu: %s", strerror(-ret));
 			return ret;
 		}
 	}
-	if (!cfg->no_rng) {
+	ret = sanitizer_setup(m, cfg);
+	if (ret)
+		return ret;
+	if (plan.rng.present) {
 		m->rng = calloc(1, sizeof(*m->rng));
 		if (!m->rng)
 			return -ENOMEM;
-		ret = virtio_rng_create(m->rng, &m->pci, SLOT_RNG, &m->virtio_host, m->viommu);
+		ret = virtio_rng_create(m->rng, &m->pci, DEVICES_SLOT_RNG, &m->virtio_host, m->viommu);
 		if (ret) {
 			pr_err("cannot create virtio-rng: %s", strerror(-ret));
 			return ret;
 		}
+		ret = place_virtio(m, &plan, &plan.rng, &m->rng->vd);
+		if (ret)
+			return ret;
 		attach_endpoint(m, &m->rng->vd);
 	}
 	for (unsigned int i = 0; i < cfg->ndisks; i++) {
 		m->blk[i] = calloc(1, sizeof(*m->blk[i]));
 		if (!m->blk[i])
 			return -ENOMEM;
-		ret = virtio_blk_create(m->blk[i], &m->pci, SLOT_DISK0 + i, &m->virtio_host, m->viommu,
-					cfg->disk[i].path, cfg->disk[i].read_only);
+		ret = virtio_blk_create(m->blk[i], &m->pci, DEVICES_SLOT_DISK0 + i, &m->virtio_host,
+					m->viommu, cfg->disk[i].path, cfg->disk[i].read_only);
 		if (ret) {
 			free(m->blk[i]);
 			m->blk[i] = NULL;
 			return ret;   /* virtio_blk_create said why */
 		}
 		m->nblk = i + 1;
+		ret = place_virtio(m, &plan, &plan.blk[i], &m->blk[i]->vd);
+		if (ret)
+			return ret;
 		attach_endpoint(m, &m->blk[i]->vd);
+	}
+	for (unsigned int i = 0; i < cfg->ndmatest; i++) {
+		const struct devices_loc *loc = &plan.dmatest[i];
+
+		/* Its root port first: the device registers behind it. */
+		ret = add_root_port(m, &plan, loc);
+		if (ret)
+			return ret;
+		ret = sanitizer_add_dmatest(m, cfg, i, loc->bus, loc->slot);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -134,11 +196,12 @@ int devices_start(struct machine *m)
 			return ret;
 		}
 	}
-	return 0;
+	return sanitizer_start(m);
 }
 
 void devices_stop(struct machine *m)
 {
+	sanitizer_stop(m);
 	for (unsigned int i = 0; i < 2 + m->nblk; i++) {
 		struct virtio_dev *vd = each_dev(m, i);
 
@@ -160,35 +223,17 @@ void devices_destroy(struct machine *m)
 		free(m->iommu_dev->resp_buf);
 		free(m->iommu_dev);
 	}
+	sanitizer_destroy(m);
 	if (m->viommu)
 		viommu_destroy(m->viommu);
+	pci_bus_destroy(&m->pci);
 }
 
 /* --- the exit report --------------------------------------------------- */
 
 struct report_ctx {
 	FILE *json;
-	unsigned int lines;
 };
-
-static const char *access_name(enum viommu_access a)
-{
-	return a == VIOMMU_WRITE ? "write" : "read";
-}
-
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
 
 static void report_endpoint(void *opaque, const struct viommu_endpoint_stats *s)
 {
@@ -212,41 +257,16 @@ static void report_endpoint(void *opaque, const struct viommu_endpoint_stats *s)
 	}
 }
 
-static void report_violation(void *opaque, const struct viommu_violation_record *r)
-{
-	struct report_ctx *ctx = opaque;
-
-	if (ctx->lines++ < 50)
-		pr_info("iommu: refused DMA: %02x:%02x.%u %s %s of %" PRIu64 " bytes at IOVA %#" PRIx64 ": %s",
-			r->endpoint_id >> 8, (r->endpoint_id >> 3) & 0x1f, r->endpoint_id & 7, r->name,
-			access_name(r->access), r->len, r->iova, viommu_violation_name(r->reason));
-	if (ctx->json) {
-		fprintf(ctx->json, "{\"type\":\"refused_dma\",\"bdf\":\"%02x:%02x.%u\",\"name\":",
-			r->endpoint_id >> 8, (r->endpoint_id >> 3) & 0x1f, r->endpoint_id & 7);
-		json_string(ctx->json, r->name);
-		fprintf(ctx->json, ",\"iova\":\"%#" PRIx64 "\",\"len\":%" PRIu64 ",\"access\":\"%s\",\"reason\":\"%s\"}\n",
-			r->iova, r->len, access_name(r->access), viommu_violation_name(r->reason));
-	}
-}
-
 int devices_report(struct machine *m, FILE *json)
 {
 	struct report_ctx ctx = { .json = json };
-	uint64_t total;
 
-	if (!m->viommu)
-		return 0;
-	viommu_for_each_endpoint(m->viommu, report_endpoint, &ctx);
-	total = viommu_for_each_violation(m->viommu, report_violation, &ctx);
-	pr_info("iommu: %" PRIu64 " refused DMA%s", total, total == 1 ? "" : "s");
-	if (ctx.lines > 50)
-		pr_info("iommu: (%u more refused DMAs not shown here)", ctx.lines - 50);
-	if (ctx.json) {
-		fprintf(ctx.json, "{\"type\":\"summary\",\"refused_dmas\":%" PRIu64 "}\n", total);
-		if (fflush(ctx.json) != 0 || ferror(ctx.json)) {
-			pr_err("cannot write the report: %s", strerror(errno));
-			return -EIO;
-		}
+	if (m->viommu)
+		viommu_for_each_endpoint(m->viommu, report_endpoint, &ctx);
+	sanitizer_report(m, json);
+	if (json && (fflush(json) != 0 || ferror(json))) {
+		pr_err("cannot write the report: %s", strerror(errno));
+		return -EIO;
 	}
 	return 0;
 }

@@ -14,9 +14,12 @@ DefinitionBlock ("dsdt.aml", "DSDT", 2, "VMMVMM", "VMMDSDT ", 0x00000001)
     Scope (\_SB)
     {
         /*
-         * PCI segment 0, bus 0 (vmm/pci.c): ECAM at 0xe0000000 (MCFG),
-         * config ports 0xcf8-0xcff, BARs in 0xc0000000-0xdfffffff.
-         * Devices use MSI-X only, so there is no _PRT.
+         * PCI segment 0, buses 0-15 (vmm/pci.c; vmm/layout.h ECAM_BUSES):
+         * ECAM at 0xe0000000 (MCFG), config ports 0xcf8-0xcff, BARs in
+         * 0xc0000000-0xdfffffff.  Bus 0 and the secondary buses of the
+         * PCIe root ports, which the SSDT describes when there are any
+         * (they depend on the command line: vmm/acpi.c builds it at run
+         * time).  Devices use MSI-X or MSI only, so there is no _PRT.
          */
         Device (PCI0)
         {
@@ -28,7 +31,7 @@ DefinitionBlock ("dsdt.aml", "DSDT", 2, "VMMVMM", "VMMDSDT ", 0x00000001)
             Name (_CRS, ResourceTemplate ()
             {
                 WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,
-                    0x0000, 0x0000, 0x0000, 0x0000, 0x0001)
+                    0x0000, 0x0000, 0x000F, 0x0000, 0x0010)
                 IO (Decode16, 0x0CF8, 0x0CF8, 0x01, 0x08)
                 WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,
                     0x0000, 0x0000, 0x0CF7, 0x0000, 0x0CF8)
@@ -39,14 +42,14 @@ DefinitionBlock ("dsdt.aml", "DSDT", 2, "VMMVMM", "VMMDSDT ", 0x00000001)
             })
         }
 
-        /* Motherboard resources: the ECAM window is taken. */
+        /* Motherboard resources: the ECAM window (16 buses x 1 MiB) is taken. */
         Device (MRES)
         {
             Name (_HID, EisaId ("PNP0C02"))
             Name (_UID, One)
             Name (_CRS, ResourceTemplate ()
             {
-                Memory32Fixed (ReadWrite, 0xE0000000, 0x00100000)
+                Memory32Fixed (ReadWrite, 0xE0000000, 0x01000000)
             })
         }
 

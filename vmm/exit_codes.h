@@ -15,6 +15,7 @@ enum vmm_exit_code {
 	VMM_EXIT_INTERNAL_ERROR = 5, /* KVM could not run the guest (internal error, failed entry) */
 	VMM_EXIT_STOPPED = 6,        /* stopped from the host: SIGINT/SIGTERM or Ctrl-A x */
 	VMM_EXIT_TIMEOUT = 7,        /* --timeout expired */
+	VMM_EXIT_DMA_ERROR = 8,      /* --dma-errors=fatal: a DMA-API violation stopped the VM */
 };
 
 #endif

@@ -15,7 +15,7 @@
  *   0x0010_0000  bzImage protected-mode kernel
  *        ...     initrd at the top of low RAM
  *   0xc000_0000  -- 32-bit MMIO hole up to 4 GiB: PCI BARs (0xc000_0000-0xdfff_ffff),
- *                   PCIe ECAM (0xe000_0000, 1 MiB), IOAPIC, LAPIC --
+ *                   PCIe ECAM (0xe000_0000, 16 MiB: buses 0-15), IOAPIC, LAPIC --
  *   0x1_0000_0000 RAM above 3 GiB continues here
  */
 #define GDT_ADDR          0x500ull
@@ -37,8 +37,14 @@
 #define MMIO_HOLE_END     0x100000000ull
 #define HIGH_RAM_START    0x100000000ull
 
-#define ECAM_BASE         0xe0000000ull  /* PCIe ECAM, bus 0 (vmm/pci.h) */
-#define ECAM_SIZE         0x100000ull
+/*
+ * PCIe ECAM (vmm/pci.h): 1 MiB per bus.  Buses 0-15: bus 0 and the
+ * secondary buses of the root ports (vmm/devices.c).  The DSDT's bus range
+ * and motherboard resource (vmm/dsdt.asl) and the MCFG say the same.
+ */
+#define ECAM_BASE         0xe0000000ull
+#define ECAM_BUSES        16
+#define ECAM_SIZE         ((unsigned long long)ECAM_BUSES << 20)
 #define IOAPIC_ADDR       0xfec00000ull
 #define LAPIC_ADDR        0xfee00000ull
 /* KVM (VMX) needs three pages for its real-mode TSS and one for the EPT

@@ -13,7 +13,9 @@ vmm_libvmmcore_a_SOURCES = \
 	vmm/pm.c vmm/pm.h \
 	vmm/serial.c vmm/serial.h \
 	vmm/dma.c vmm/dma.h \
-	vmm/pci.c vmm/pci.h \
+	vmm/dmatest.c vmm/dmatest.h guest/dmatest/dmatest_hw.h \
+	vmm/pci.c vmm/pci.h vmm/pci_root_port.c \
+	vmm/devices_plan.c vmm/devices.h \
 	vmm/virtqueue.c vmm/virtqueue.h \
 	vmm/virtio_pci.c vmm/virtio_pci.h \
 	vmm/virtio_blk.c vmm/virtio_rng.c vmm/virtio_iommu.c vmm/virtio_devices.h \
@@ -22,9 +24,9 @@ nodist_vmm_libvmmcore_a_SOURCES = vmm/dsdt.hex
 
 bin_PROGRAMS += vmm/vmm
 vmm_vmm_SOURCES = vmm/main.c vmm/kvm.c vmm/vcpu.c vmm/probe.c vmm/machine.h \
-	vmm/devices.c vmm/devices.h
+	vmm/devices.c vmm/devices.h vmm/sanitizer.c vmm/sanitizer.h
 vmm_vmm_CPPFLAGS = $(AM_CPPFLAGS) -DVMM_DEFAULT_GUEST_DIR='"$(abs_top_builddir)/guest/out"'
-vmm_vmm_LDADD = vmm/libvmmcore.a viommu/libviommu.a
+vmm_vmm_LDADD = vmm/libvmmcore.a viommu/libviommu.a swiotlb/libswiotlb.a
 
 # The DSDT: ASL compiled by iasl into a C array (dsdt_aml_code[]).
 BUILT_SOURCES += vmm/dsdt.hex

@@ -3,6 +3,7 @@
 #define VMM_MACHINE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -10,6 +11,7 @@
 
 #include "vmm/cli.h"
 #include "vmm/guest_mem.h"
+#include "vmm/log.h"
 #include "vmm/pio.h"
 #include "vmm/pm.h"
 #include "vmm/serial.h"
@@ -17,6 +19,8 @@
 #include "vmm/virtio_devices.h"
 
 struct machine;
+struct dmatest;
+struct swiotlb_pool;
 
 struct vcpu {
 	struct machine *m;
@@ -47,6 +51,15 @@ struct machine {
 	struct virtio_rng *rng;
 	struct virtio_blk *blk[VMM_MAX_DISKS];
 	unsigned int nblk;
+
+	/* The DMA sanitizer (vmm/sanitizer.c): bounce pool, test devices,
+	 * violation handling. */
+	struct swiotlb_pool *bounce;
+	struct dmatest *dmatest[VMM_MAX_DMATEST];
+	unsigned int ndmatest;
+	bool dma_errors_fatal;
+	struct ratelimit violation_rl;
+	atomic_uint_fast64_t violations;
 
 	struct vcpu vcpu[VMM_MAX_CPUS];
 	unsigned int ncpus;      /* vCPUs created so far */

@@ -248,6 +248,7 @@ static const char *exit_reason(int code)
 	case VMM_EXIT_INTERNAL_ERROR: return "KVM could not run the guest";
 	case VMM_EXIT_STOPPED: return "stopped from the host";
 	case VMM_EXIT_TIMEOUT: return "timeout";
+	case VMM_EXIT_DMA_ERROR: return "stopped at a DMA-API violation";
 	default: return "VMM error";
 	}
 }

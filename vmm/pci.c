@@ -4,6 +4,7 @@
 #include "vmm/pio.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 void pci_set_word(struct pci_device *d, unsigned int off, uint16_t v)
@@ -41,6 +42,16 @@ void pci_bus_init(struct pci_bus *bus)
 	bus->next_bar_addr = PCI_MMIO32_BASE;
 }
 
+void pci_bus_destroy(struct pci_bus *bus)
+{
+	/* Also called for a bus that was never initialised (all zero). */
+	for (unsigned int i = 0; i < bus->nports; i++) {
+		free(bus->port[i]);
+		bus->port[i] = NULL;
+	}
+	bus->nports = 0;
+}
+
 void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, uint16_t device,
 		     uint32_t class_code, uint16_t subsys_vendor, uint16_t subsys_id)
 {
@@ -62,12 +73,25 @@ void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, 
 	dev->next_cap = 0x40;
 }
 
+static void set_bar_addr(struct pci_device *dev, unsigned int bar, uint64_t addr)
+{
+	unsigned int off = PCI_BASE_ADDRESS_0 + 4 * bar;
+
+	dev->bar[bar].addr = addr;
+	pci_set_long(dev, off, (uint32_t)addr | (dev->bar[bar].is64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 : 0));
+	if (dev->bar[bar].is64)
+		pci_set_long(dev, off + 4, (uint32_t)(addr >> 32));
+}
+
 int pci_device_add_bar(struct pci_bus *bus, struct pci_device *dev, unsigned int bar,
 		       uint64_t size, bool is64)
 {
 	unsigned int off = PCI_BASE_ADDRESS_0 + 4 * bar;
 	uint64_t addr;
 
+	/* After registration a BAR could land outside its root port's window. */
+	if (dev->registered)
+		return -EBUSY;
 	if (bar >= PCI_NUM_BARS || (is64 && bar == PCI_NUM_BARS - 1) || size < 4096 ||
 	    (size & (size - 1)))
 		return -EINVAL;
@@ -76,15 +100,62 @@ int pci_device_add_bar(struct pci_bus *bus, struct pci_device *dev, unsigned int
 		return -ENOSPC;
 	bus->next_bar_addr = addr + size;
 	dev->bar[bar].size = size;
-	dev->bar[bar].addr = addr;
 	dev->bar[bar].is64 = is64;
-	pci_set_long(dev, off, (uint32_t)addr | (is64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 : 0));
+	set_bar_addr(dev, bar, addr);
 	/* Address bits above the size are writable; the low flag bits not. */
 	put_le32(&dev->wmask[off], (uint32_t)~(size - 1));
-	if (is64) {
-		pci_set_long(dev, off + 4, (uint32_t)(addr >> 32));
+	if (is64)
 		memset(&dev->wmask[off + 4], 0xff, 4);
+	return 0;
+}
+
+/*
+ * Lay dev's BARs out from `start`, largest first, so that each one is
+ * naturally aligned without gaps; move them there if `apply`.  Returns the
+ * end of the last one (start if there is none).
+ */
+static uint64_t pack_bars(struct pci_device *dev, uint64_t start, bool apply)
+{
+	bool done[PCI_NUM_BARS] = { false };
+	uint64_t addr = start;
+
+	for (;;) {
+		int big = -1;
+
+		for (unsigned int b = 0; b < PCI_NUM_BARS; b++)
+			if (dev->bar[b].size && !done[b] &&
+			    (big < 0 || dev->bar[b].size > dev->bar[big].size))
+				big = (int)b;
+		if (big < 0)
+			return addr;
+		done[big] = true;
+		addr = (addr + dev->bar[big].size - 1) & ~(dev->bar[big].size - 1);
+		if (apply)
+			set_bar_addr(dev, (unsigned int)big, addr);
+		addr += dev->bar[big].size;
 	}
+}
+
+/*
+ * Firmware's assignment for a device behind a root port: a window of its
+ * own, 1 MiB-aligned (the granularity of a bridge's memory base/limit), above
+ * everything assigned so far, so that it overlaps no other window or BAR.
+ * The addresses pci_device_add_bar() gave the BARs are left unused.
+ */
+static int assign_window(struct pci_bus *bus, struct pci_root_port *rp, struct pci_device *dev)
+{
+	const uint64_t align = PCI_BRIDGE_WINDOW_ALIGN;
+	uint64_t start = (bus->next_bar_addr + align - 1) & ~(align - 1);
+	uint64_t end = pack_bars(dev, start, false);
+
+	if (end == start)
+		return 0;   /* no BARs: the window stays closed */
+	end = (end + align - 1) & ~(align - 1);
+	if (end > PCI_MMIO32_BASE + PCI_MMIO32_SIZE)
+		return -ENOSPC;
+	pack_bars(dev, start, true);
+	bus->next_bar_addr = end;
+	pci_root_port_set_window(rp, start, end);
 	return 0;
 }
 
@@ -102,12 +173,112 @@ unsigned int pci_add_capability(struct pci_device *dev, uint8_t id, unsigned int
 	return off;
 }
 
+/* The root port whose secondary bus is busnr now (its registers, not the plan). */
+static struct pci_root_port *port_for_bus(struct pci_bus *bus, unsigned int busnr, bool *exact)
+{
+	for (unsigned int i = 0; i < bus->nports; i++) {
+		struct pci_root_port *rp = bus->port[i];
+		unsigned int sec = rp->pci.cfg[PCI_SECONDARY_BUS], sub = rp->pci.cfg[PCI_SUBORDINATE_BUS];
+
+		if (sec != 0 && busnr >= sec && busnr <= sub) {
+			*exact = busnr == sec;
+			return rp;
+		}
+	}
+	return NULL;
+}
+
+int pci_register_at(struct pci_bus *bus, struct pci_device *dev, unsigned int busnr,
+		    unsigned int slot)
+{
+	struct pci_root_port *rp;
+	bool exact = false;
+	int ret;
+
+	if (busnr >= PCI_MAX_BUSES || slot >= PCI_MAX_SLOTS)
+		return -EINVAL;
+	if (dev->registered)
+		return -EBUSY;
+	if (busnr == 0) {
+		if (slot == 0 || bus->dev[slot])   /* slot 0: the host bridge's place */
+			return -EBUSY;
+		bus->dev[slot] = dev;
+	} else {
+		rp = port_for_bus(bus, busnr, &exact);
+		if (!rp || !exact)
+			return -ENODEV;
+		if (slot != 0)
+			return -EINVAL;   /* a PCIe link leads to device 0 only */
+		if (rp->child)
+			return -EBUSY;
+		ret = assign_window(bus, rp, dev);
+		if (ret)
+			return ret;
+		rp->child = dev;
+	}
+	dev->busnr = (uint8_t)busnr;
+	dev->slot = (uint8_t)slot;
+	dev->registered = true;
+	return 0;
+}
+
 int pci_register(struct pci_bus *bus, struct pci_device *dev, unsigned int slot)
 {
-	if (slot == 0 || slot >= PCI_MAX_SLOTS || bus->dev[slot])
+	/* Kept as it always answered: -EBUSY for any slot it cannot take. */
+	if (slot >= PCI_MAX_SLOTS)
 		return -EBUSY;
-	dev->slot = (uint8_t)slot;
-	bus->dev[slot] = dev;
+	return pci_register_at(bus, dev, 0, slot);
+}
+
+int pci_unregister(struct pci_bus *bus, struct pci_device *dev)
+{
+	if (!dev->registered)
+		return -ENOENT;
+	for (unsigned int s = 0; s < PCI_MAX_SLOTS; s++) {
+		if (bus->dev[s] == dev) {
+			for (unsigned int i = 0; i < bus->nports; i++)
+				if (&bus->port[i]->pci == dev)
+					return -EBUSY;   /* a root port stays */
+			bus->dev[s] = NULL;
+			dev->registered = false;
+			return 0;
+		}
+	}
+	for (unsigned int i = 0; i < bus->nports; i++) {
+		if (bus->port[i]->child == dev) {
+			bus->port[i]->child = NULL;
+			dev->registered = false;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int pci_add_root_port(struct pci_bus *bus, unsigned int slot, unsigned int secondary_bus,
+		      bool external_facing)
+{
+	struct pci_root_port *rp;
+	int ret;
+
+	if (slot == 0 || slot >= PCI_MAX_SLOTS || secondary_bus == 0 || secondary_bus >= PCI_MAX_BUSES)
+		return -EINVAL;
+	if (bus->nports == PCI_MAX_ROOT_PORTS)
+		return -ENOSPC;
+	for (unsigned int i = 0; i < bus->nports; i++)
+		if (bus->port[i]->secondary == secondary_bus)
+			return -EBUSY;
+	if (bus->dev[slot])
+		return -EBUSY;
+	rp = calloc(1, sizeof(*rp));
+	if (!rp)
+		return -ENOMEM;
+	pci_root_port_init(rp, slot, secondary_bus, external_facing);
+	ret = pci_register_at(bus, &rp->pci, 0, slot);
+	if (ret) {
+		free(rp);
+		return ret;
+	}
+	bus->port[bus->nports++] = rp;
 	return 0;
 }
 
@@ -116,12 +287,21 @@ bool pci_memory_enabled(const struct pci_device *dev)
 	return pci_get_word(dev, PCI_COMMAND) & PCI_COMMAND_MEMORY;
 }
 
+/* Called with bus->lock held (the routing reads root port registers). */
 static struct pci_device *lookup(struct pci_bus *bus, uint16_t bdf)
 {
-	/* bus 0, function 0 only */
-	if ((bdf >> 8) != 0 || (bdf & 7) != 0)
+	unsigned int busnr = bdf >> 8, slot = (bdf >> 3) & 0x1f;
+	struct pci_root_port *rp;
+	bool exact = false;
+
+	if ((bdf & 7) != 0)   /* function 0 only */
 		return NULL;
-	return bus->dev[(bdf >> 3) & 0x1f];
+	if (busnr == 0)
+		return bus->dev[slot];
+	/* A type-1 access: the root port that decodes the bus passes it on
+	 * (type 0 on its secondary bus; beyond that there is nothing). */
+	rp = port_for_bus(bus, busnr, &exact);
+	return rp && exact && slot == 0 ? rp->child : NULL;
 }
 
 uint32_t pci_config_read(struct pci_bus *bus, uint16_t bdf, unsigned int offset, unsigned int size)
@@ -196,6 +376,30 @@ void pci_config_write(struct pci_bus *bus, uint16_t bdf, unsigned int offset, un
 		dev->ops->config_written(dev, offset, size);
 }
 
+/* dev's BAR that decodes [gpa, gpa + size): the access is done, true. */
+static bool bar_access(struct pci_device *dev, uint64_t gpa, bool is_write, unsigned int size,
+		       uint64_t *val)
+{
+	if (!dev || !dev->ops || !pci_memory_enabled(dev))
+		return false;
+	for (unsigned int b = 0; b < PCI_NUM_BARS; b++) {
+		const struct pci_bar *bar = &dev->bar[b];
+
+		if (!bar->size || gpa < bar->addr || gpa - bar->addr >= bar->size ||
+		    size > bar->size - (gpa - bar->addr))
+			continue;
+		if (is_write) {
+			if (dev->ops->bar_write)
+				dev->ops->bar_write(dev, b, gpa - bar->addr, size, *val);
+		} else {
+			*val = dev->ops->bar_read ? dev->ops->bar_read(dev, b, gpa - bar->addr, size)
+						  : ~0ull;
+		}
+		return true;
+	}
+	return false;
+}
+
 bool pci_mmio_access(struct pci_bus *bus, uint64_t gpa, bool is_write, unsigned int size, uint64_t *val)
 {
 	if (gpa >= PCI_ECAM_BASE && gpa - PCI_ECAM_BASE < PCI_ECAM_SIZE) {
@@ -213,27 +417,13 @@ bool pci_mmio_access(struct pci_bus *bus, uint64_t gpa, bool is_write, unsigned 
 			*val = pci_config_read(bus, bdf, off & 0xfff, size);
 		return true;
 	}
-	for (unsigned int s = 0; s < PCI_MAX_SLOTS; s++) {
-		struct pci_device *dev = bus->dev[s];
-
-		if (!dev || !dev->ops || !pci_memory_enabled(dev))
-			continue;
-		for (unsigned int b = 0; b < PCI_NUM_BARS; b++) {
-			const struct pci_bar *bar = &dev->bar[b];
-
-			if (!bar->size || gpa < bar->addr || gpa - bar->addr >= bar->size ||
-			    size > bar->size - (gpa - bar->addr))
-				continue;
-			if (is_write) {
-				if (dev->ops->bar_write)
-					dev->ops->bar_write(dev, b, gpa - bar->addr, size, *val);
-			} else {
-				*val = dev->ops->bar_read ? dev->ops->bar_read(dev, b, gpa - bar->addr, size)
-							  : ~0ull;
-			}
+	/* The device list is fixed once the guest runs: no lock needed. */
+	for (unsigned int s = 0; s < PCI_MAX_SLOTS; s++)
+		if (bar_access(bus->dev[s], gpa, is_write, size, val))
 			return true;
-		}
-	}
+	for (unsigned int i = 0; i < bus->nports; i++)
+		if (bar_access(bus->port[i]->child, gpa, is_write, size, val))
+			return true;
 	return false;
 }
 

@@ -156,7 +156,7 @@ static void blk_notify(struct virtio_dev *vd, unsigned int q)
 	}
 	if (ret == -EFAULT)
 		pr_ratelimited(LOG_WARN, "virtio-blk %02x:%02x.0: ring access refused by the IOMMU",
-			       0, vd->pci.slot);
+			       vd->pci.busnr, vd->pci.slot);
 }
 
 static const struct virtio_dev_ops blk_ops = {

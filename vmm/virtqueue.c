@@ -32,7 +32,7 @@ static int read16(struct virtqueue *vq, uint64_t addr, uint16_t *v)
 {
 	uint16_t le;
 
-	if (dma_read(vq->dma, addr, &le, sizeof(le)))
+	if (dma_read_coherent(vq->dma, addr, &le, sizeof(le)))
 		return -EFAULT;
 	*v = le16toh(le);
 	return 0;
@@ -42,14 +42,14 @@ static int write16(struct virtqueue *vq, uint64_t addr, uint16_t v)
 {
 	uint16_t le = htole16(v);
 
-	return dma_write(vq->dma, addr, &le, sizeof(le));
+	return dma_write_coherent(vq->dma, addr, &le, sizeof(le));
 }
 
 static int read_desc(struct virtqueue *vq, uint64_t table, uint32_t idx, struct desc *d)
 {
 	struct vring_desc raw;
 
-	if (dma_read(vq->dma, table + (uint64_t)idx * sizeof(raw), &raw, sizeof(raw)))
+	if (dma_read_coherent(vq->dma, table + (uint64_t)idx * sizeof(raw), &raw, sizeof(raw)))
 		return -EFAULT;
 	d->addr = le64toh(raw.addr);
 	d->len = le32toh(raw.len);
@@ -177,7 +177,7 @@ int vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 	struct vring_used_elem u = { .id = htole32(head), .len = htole32(len) };
 	uint64_t slot = vq->used + 4 + sizeof(u) * (uint64_t)(vq->used_idx % vq->size);
 
-	if (dma_write(vq->dma, slot, &u, sizeof(u)))
+	if (dma_write_coherent(vq->dma, slot, &u, sizeof(u)))
 		return -EFAULT;
 	/* The entry must be visible before the index that publishes it. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -211,6 +211,7 @@ static int elem_copy(struct virtqueue *vq, const struct vq_elem *e, bool write, 
 		     void *buf, size_t len)
 {
 	size_t done = 0;
+	int ret;
 
 	for (unsigned int i = 0; i < e->nseg && done < len; i++) {
 		const struct vq_seg *s = &e->seg[i];
@@ -225,9 +226,12 @@ static int elem_copy(struct virtqueue *vq, const struct vq_elem *e, bool write, 
 		n = s->len - offset;
 		if (n > len - done)
 			n = len - done;
-		if (write ? dma_write(vq->dma, s->addr + offset, (uint8_t *)buf + done, n)
-			  : dma_read(vq->dma, s->addr + offset, (uint8_t *)buf + done, n))
-			return -EFAULT;
+		/* Data buffers are staged through the bounce pool: -EFAULT
+		 * (refused) or -ENOSPC (pool full) are both I/O errors. */
+		ret = write ? dma_write(vq->dma, s->addr + offset, (uint8_t *)buf + done, n)
+			    : dma_read(vq->dma, s->addr + offset, (uint8_t *)buf + done, n);
+		if (ret)
+			return ret;
 		done += n;
 		offset = 0;
 	}
