@@ -138,7 +138,7 @@ run_vmm() {
 	if [ "$VMM_MODE" = direct ]; then
 		timeout -k 10 "$_rv_timeout" "$VMM" "$@" </dev/null
 	else
-		eval "$VMM_TESTHOST_SCRIPT --vmm \"\$VMM\" --timeout \"\$_rv_timeout\" $_rv_th_opts -- \"\$@\"" </dev/null
+		_rv_in_testhost "$VMM_TESTHOST_SCRIPT --vmm \"\$VMM\" --timeout \"\$_rv_timeout\" $_rv_th_opts -- \"\$@\"" "$@"
 	fi
 }
 
@@ -192,8 +192,34 @@ run_vmm_script() {
 		)
 	else
 		[ "$_rv_qemu" = 1 ] && _rv_th_opts="$_rv_th_opts --qemu-l2"
-		eval "$VMM_TESTHOST_SCRIPT --vmm \"\$VMM\" --timeout \"\$_rv_timeout\" $_rv_th_opts --script \"\$_rv_script\" -- \"\$@\"" </dev/null
+		_rv_in_testhost "$VMM_TESTHOST_SCRIPT --vmm \"\$VMM\" --timeout \"\$_rv_timeout\" $_rv_th_opts --script \"\$_rv_script\" -- \"\$@\"" "$@"
 	fi
+}
+
+# _rv_in_testhost COMMAND ARGS...: eval COMMAND (which refers to "$@" =
+# ARGS) once more when the test host itself failed (status 125: L1 did not
+# start, crashed, or did not run vmm).  Its multi-threaded TCG sometimes
+# crashes L1's own kernel (docs/guest-and-testhost.md, Known limits); that
+# says nothing about vmm.  The failed attempt's output goes to stderr as
+# one diagnostic block so that the caller parses only the attempt that
+# counts; a second failure is returned as it is.
+_rv_in_testhost() {
+	_rv_cmd=$1
+	shift
+	_rv_first=$(mktemp "${TMPDIR:-/tmp}/run-vmm.XXXXXX") || return 125
+	eval "$_rv_cmd" >"$_rv_first" 2>&1 </dev/null
+	_rv_rc=$?
+	if [ "$_rv_rc" != 125 ]; then
+		cat "$_rv_first"
+		rm -f "$_rv_first"
+		return "$_rv_rc"
+	fi
+	{
+		echo "run-vmm.sh: the test host failed (status 125), trying once more; its output was:"
+		tail -n 30 "$_rv_first" | sed 's/^/run-vmm.sh: | /'
+	} >&2
+	rm -f "$_rv_first"
+	eval "$_rv_cmd" </dev/null
 }
 
 _rv_quote() {
