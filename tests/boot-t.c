@@ -69,7 +69,7 @@ int main(void)
 	unsigned int n;
 	uint64_t *pd, *pml4;
 
-	plan(59);
+	plan(61);
 
 	/* Parsing. */
 	is_int(0, bzimage_parse(img, IMG_LEN, &bz, err, sizeof(err)), "parses a 2.15 bzImage");
@@ -117,6 +117,10 @@ int main(void)
 	is_hex(0xe0000, bp->acpi_rsdp_addr, "acpi_rsdp_addr");
 	ok(!memcmp(guest_mem_ptr(&mem, KERNEL_LOAD_ADDR, 16), img + 5 * 512, 16),
 	   "protected-mode kernel copied to 1 MiB");
+	ok(!memcmp(guest_mem_ptr(&mem, RESET_VECTOR_ADDR, 4), "\xb0\xfe\xe6\x64", 4),
+	   "reset vector F000:FFF0: mov al, 0xfe; out 0x64, al (i8042 reset)");
+	ok(RESET_VECTOR_ADDR >= ACPI_TABLES_END && RESET_VECTOR_ADDR + 16 <= HIMEM_START,
+	   "reset vector outside the ACPI tables, below 1 MiB");
 	is_int(4, bp->e820_entries, "four e820 entries for 512 MiB");
 	ok(bp->e820_table[0].addr == 0 && bp->e820_table[0].size == EBDA_START &&
 	   bp->e820_table[0].type == E820_TYPE_RAM, "e820: low 639 KiB usable");

@@ -14,7 +14,7 @@
 . "$top_srcdir/tests/run-vmm.sh"
 
 vmm_setup
-plan 27
+plan 33
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmm-exit-codes.XXXXXX") || bail "mktemp failed"
 at_exit 'rm -rf "$tmp"'
@@ -86,6 +86,8 @@ ec_run poweroff - --cpus 1 --mem 256M --cmdline "$base"
 ec_run reboot-acpi - --cpus 1 --mem 256M --cmdline "$base reboot=acpi vmmguest.end=reboot"
 ec_run reboot-kbd - --cpus 1 --mem 256M --cmdline "$base reboot=k vmmguest.end=reboot"
 ec_run triple-fault - --cpus 1 --mem 256M --cmdline "$base reboot=t vmmguest.end=reboot"
+ec_run reboot-default - --cpus 1 --mem 256M --cmdline "$base vmmguest.end=reboot"
+ec_run panic - --cpus 1 --mem 256M --timeout 120 --cmdline "$base rdinit=/nonexistent"
 ec_run timeout - --cpus 1 --mem 256M --timeout 3 --cmdline "$base vmmguest.end=wait"
 ec_run sigterm TERM --cpus 1 --mem 256M --cmdline "$base vmmguest.end=wait"
 ec_run sigint INT --cpus 1 --mem 256M --cmdline "$base vmmguest.end=wait"
@@ -135,6 +137,11 @@ ok 'outlog poweroff | grep -q "^vmm-guest-init: start"' "poweroff: the guest's i
 
 check reboot-acpi 3 "guest requested a reboot" "reboot=acpi: FADT reset register"
 check reboot-kbd 3 "guest requested a reboot" "reboot=k: i8042 reset"
+# Without reboot=, a hardware-reduced ACPI guest without EFI restarts
+# through the real-mode BIOS reset vector (machine_real_restart), and so
+# does every panic with panic=-1: vmm's stub at F000:FFF0 resets it.
+check reboot-default 3 "guest requested a reboot" "no reboot=: the reset vector stub"
+check panic 3 "guest requested a reboot" "a kernel panic with panic=-1 (rdinit=/nonexistent)"
 ok 'outlog reboot-kbd | grep -q "^vmm-guest-init: start" && outlog reboot-acpi | grep -q "^vmm-guest-init: start"' \
 	"reboot-acpi, reboot-kbd: the reboot came after the guest's init started"
 

@@ -190,6 +190,27 @@ int boot_write_page_tables(const struct guest_mem *mem)
 	return 0;
 }
 
+/*
+ * The reset vector, F000:FFF0.  With a hardware-reduced FADT and no EFI,
+ * Linux picks BOOT_EFI as its reboot method unless reboot= is given; when
+ * EFI is absent it falls through to machine_real_restart(): real mode and
+ * a far jump to the BIOS reset vector.  That is the path of every panic
+ * with panic=N and of a plain reboot.  There is no BIOS here, so this stub
+ * does what a BIOS's warm reset ends in: a reset pulse through the i8042
+ * (which vmm turns into exit status 3), then halts.
+ */
+int boot_write_reset_vector(const struct guest_mem *mem)
+{
+	static const uint8_t stub[] = {
+		0xb0, 0xfe,         /* mov al, 0xfe  (i8042: pulse reset) */
+		0xe6, 0x64,         /* out 0x64, al */
+		0xf4,               /* hlt */
+		0xeb, 0xfd,         /* jmp back to hlt */
+	};
+
+	return guest_mem_write(mem, RESET_VECTOR_ADDR, stub, sizeof(stub));
+}
+
 int boot_write(const struct guest_mem *mem, const struct bzimage *bz,
 	       const struct boot_plan *plan, const char *cmdline,
 	       uint64_t rsdp_addr)
@@ -233,6 +254,8 @@ int boot_write(const struct guest_mem *mem, const struct bzimage *bz,
 					      E820_MAX_ENTRIES_ZEROPAGE);
 
 	ret = boot_write_page_tables(mem);
+	if (!ret)
+		ret = boot_write_reset_vector(mem);
 	if (ret)
 		return ret;
 	return boot_write_gdt(mem);

@@ -71,5 +71,6 @@ uint64_t gdt_entry(uint16_t flags, uint32_t base, uint32_t limit);
 /* Identity map of 0-4 GiB with 2 MiB pages at PML4_ADDR; GDT at GDT_ADDR. */
 int boot_write_page_tables(const struct guest_mem *mem);
 int boot_write_gdt(const struct guest_mem *mem);
+int boot_write_reset_vector(const struct guest_mem *mem);
 
 #endif

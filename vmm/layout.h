@@ -29,7 +29,8 @@
 #define EBDA_START        0x9fc00ull
 #define BIOS_AREA_START   0xa0000ull
 #define ACPI_TABLES_ADDR  0xe0000ull
-#define ACPI_TABLES_END   0x100000ull
+#define ACPI_TABLES_END   0xff000ull
+#define RESET_VECTOR_ADDR 0xffff0ull   /* F000:FFF0, see boot_write_reset_vector() */
 #define KERNEL_LOAD_ADDR  0x100000ull
 #define HIMEM_START       0x100000ull
 
