@@ -16,6 +16,7 @@
 #include "tests/viommu-util.h"
 
 #include <endian.h>
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -336,6 +337,30 @@ static void test_master_and_leak(struct dev *d)
 	cfg_w(d->bdf, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 }
 
+/* vmm/dma.c's staged writes, as virtio devices use them: a refused write
+ * writes nothing, with one bounce segment or several. */
+static void test_dma_write(void)
+{
+	static uint8_t src[600 << 10];
+	struct dma_space d = { .mem = &mem, .iommu = iommu, .endpoint = devs[0].bdf };
+
+	d.bounce = swiotlb_account_create(pool, "dma-write");
+	memset(src, 0x6b, sizeof(src));
+	fill_gpa(GPA_RW, 0, 2 << 20);
+	is_int(0, dma_write(&d, IOVA_RW + 100, src, 1000), "dma_write: one segment");
+	ok(all_bytes(GPA_RW + 100, 0x6b, 1000), "dma_write: the bytes arrived");
+	is_int(0, dma_write(&d, IOVA_RW, src, sizeof(src)), "dma_write: three segments");
+	ok(all_bytes(GPA_RW, 0x6b, sizeof(src)), "dma_write: all of them arrived");
+	fill_gpa(GPA_RW + (2 << 20) - 0x10000, 0, 0x10000);
+	is_int(-EFAULT, dma_write(&d, IOVA_RW + (2 << 20) - 4096, src, 8192),
+	       "dma_write: one segment running past the mapping is refused");
+	fill_gpa(GPA_RW + (2 << 20) - (600 << 10), 0, 600 << 10);
+	is_int(-EFAULT, dma_write(&d, IOVA_RW + (2 << 20) - (500 << 10), src, sizeof(src)),
+	       "dma_write: three segments, the last running past the mapping, refused");
+	ok(all_bytes(GPA_RW + (2 << 20) - (600 << 10), 0, 600 << 10),
+	   "dma_write: neither refused write changed a byte");
+}
+
 /* A hostile driver: random register writes, random commands at random
  * addresses.  The device must neither crash nor hang, and must still work. */
 static void test_hostile(struct dev *d)
@@ -402,6 +427,7 @@ int main(void)
 	test_violations(&devs[0]);
 	test_width(&devs[1]);
 	test_bounce(&devs[0]);
+	test_dma_write();
 	test_master_and_leak(&devs[0]);
 	test_hostile(&devs[0]);
 

@@ -209,6 +209,23 @@ int dma_write(struct dma_space *d, uint64_t addr, const void *buf, size_t len)
 
 	if (!d->bounce || len == 0)
 		return dma_write_coherent(d, addr, buf, len);
+	if (len <= SWIOTLB_SEG_MAX) {
+		/* One segment, the common case: copy_to_guest() translates the
+		 * whole destination before the first byte moves, so there is
+		 * nothing to check beforehand (that would translate it twice). */
+		struct swiotlb_seg seg;
+		struct sink s = { .seg = &seg };
+
+		ret = seg_alloc(d, len, &seg);
+		if (ret)
+			return ret;
+		memcpy(seg.buf, buf, len);
+		ret = copy_to_guest(d, addr, len, &s);
+		swiotlb_seg_free(&seg);
+		return ret;
+	}
+	/* Several segments are copied out one by one: check all of the
+	 * destination first, so that a refused write writes nothing. */
 	if (dma_check(d, addr, len, VIOMMU_WRITE))
 		return -EFAULT;
 	while (done < len && !ret) {
