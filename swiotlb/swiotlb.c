@@ -15,7 +15,7 @@
  *    migrates between cores.  On the 2-vCPU development host, two threads
  *    doing seg_alloc+seg_free on one lock often fell into lock hand-offs
  *    through the kernel: 200-400 ns per pair against 40-90 ns on their
- *    own areas (swiotlb/bench, last line; the host is noisy, see
+ *    own areas (tests/bench/swiotlb, last line; the host is noisy, see
  *    docs/swiotlb.md).  A home area per device keeps each device on its
  *    own lock and its own warm slots.  Homes are per device rather than
  *    per CPU because the VMM runs one I/O thread per device.

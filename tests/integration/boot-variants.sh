@@ -3,7 +3,7 @@
 # Another guest shape (1 CPU, 256 MiB) with the serial console sent to a
 # file (--console FILE): the file holds the guest's output, stdout does not.
 . "$top_srcdir/tests/tap/libtap.sh"
-. "$top_srcdir/tests/run-vmm.sh"
+. "$top_srcdir/tests/integration/run-vmm.sh"
 
 vmm_setup
 plan_lazy

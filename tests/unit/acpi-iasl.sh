@@ -45,7 +45,7 @@ for cpus in 1 4; do
 	ok 'grep -q "Base Address : 00000000E0000000" "$dir/MCFG.dsl"' "cpus=$cpus: MCFG ECAM at 0xe0000000"
 	ok 'grep -q "End Bus Number : 0F" "$dir/MCFG.dsl"' "cpus=$cpus: MCFG covers buses 0-15"
 	# iasl from bookworm (20200925) predates VIOT: it checks the header and
-	# checksum only; tests/acpi-t.c checks the nodes byte by byte.
+	# checksum only; tests/unit/acpi-t.c checks the nodes byte by byte.
 	ok 'grep -q "Signature : \"VIOT\"" "$dir/VIOT.dsl" && grep -q "Table Length : 00000058" "$dir/VIOT.dsl"' \
 		"cpus=$cpus: VIOT header (88 bytes: two nodes)"
 done

@@ -4,7 +4,7 @@
 # status, the guest's banner, the boot timer, the guest's "boot" suite and
 # the facts it reports.  Runs through the test host when needed.
 . "$top_srcdir/tests/tap/libtap.sh"
-. "$top_srcdir/tests/run-vmm.sh"
+. "$top_srcdir/tests/integration/run-vmm.sh"
 
 vmm_setup
 plan_lazy

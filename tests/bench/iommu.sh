@@ -6,10 +6,10 @@
 # virtio-iommu, strict (iommu.strict=1) and lazy, under vmm and under QEMU's
 # virtio-iommu-pci, in one test-host boot (or directly where KVM runs
 # Linux), so both VMMs see the same L1, kernel and guest.
-#   tests/bench-iommu.sh [-n RUNS] [-m MIB]
+#   tests/bench/iommu.sh [-n RUNS] [-m MIB]
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
-. "$top_srcdir/tests/run-vmm.sh"
+. "$top_srcdir/tests/integration/run-vmm.sh"
 
 runs=1 mib=64
 while [ $# -gt 0 ]; do

@@ -6,7 +6,7 @@
  * miss (refused: records a violation and queues a fault), against a
  * baseline measured in the same run: a memcpy of the same request bytes.
  *
- *   viommu/bench [ITERATIONS]        (make bench-viommu)
+ *   tests/bench/viommu [ITERATIONS]        (make bench-viommu)
  */
 #include "viommu/viommu.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Writes a seed corpus for viommu/fuzz-requests.c into DIR: realistic
+ * Writes a seed corpus for tests/fuzz/viommu-requests.c into DIR: realistic
  * request sequences in the fuzz input format (see fuzz-requests.c), so the
  * fuzzer starts from well-formed ATTACH/MAP/UNMAP/PROBE/translate traffic
  * and mutates from there.

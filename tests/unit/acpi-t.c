@@ -2,7 +2,7 @@
 /* ACPI table generation: checksums, links between tables, the HW-reduced
  * FADT and the MADT for every vCPU count, MCFG and VIOT for the PCI
  * topology, and the SSDT that describes the PCIe root ports.
- * (tests/acpi-iasl.sh also has iasl disassemble what `vmm dump-acpi`
+ * (tests/unit/acpi-iasl.sh also has iasl disassemble what `vmm dump-acpi`
  * writes, and recompile the SSDT.) */
 #include "vmm/acpi.h"
 #include "vmm/layout.h"

@@ -18,7 +18,7 @@
  * as a device's own staging memory would be.  seg_alloc clears the segment
  * (the zeroing policy, docs/swiotlb.md) and that is part of the cost.
  *
- *   swiotlb/bench [ITERATIONS]        (make bench-swiotlb)
+ *   tests/bench/swiotlb [ITERATIONS]        (make bench-swiotlb)
  *
  * ITERATIONS (or SWIOTLB_BENCH_ITERS) is the number of transfers per
  * measurement at 4 KiB (default 65536); the other sizes move the same

@@ -4,7 +4,7 @@
  * the fault events the guest sees, the violation records, the translation
  * cache's invalidation, bypass, reset, statistics and concurrency.
  */
-#include "tests/viommu-util.h"
+#include "tests/unit/viommu-util.h"
 #include "tests/tap/basic.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
  * every status the device-normative sections ask for, the spec's seven
  * UNMAP examples, and a table of malformed requests.  No KVM.
  */
-#include "tests/viommu-util.h"
+#include "tests/unit/viommu-util.h"
 #include "tests/tap/basic.h"
 
 #include <errno.h>

@@ -6,7 +6,7 @@
  * callback (once per violation, locks released, from the causing thread),
  * and the text and JSON renderings.
  */
-#include "tests/viommu-util.h"
+#include "tests/unit/viommu-util.h"
 #include "tests/tap/basic.h"
 #include "viommu/mapping.h"
 

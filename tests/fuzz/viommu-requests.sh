@@ -8,8 +8,8 @@
 # libclang-rt-14-dev).
 . "$top_srcdir/tests/tap/libtap.sh"
 
-fuzzer="$top_builddir/viommu/fuzz-viommu"
-gen="$top_builddir/viommu/gen-corpus"
+fuzzer="$top_builddir/tests/fuzz/viommu-requests-fuzz"
+gen="$top_builddir/tests/fuzz/viommu-requests-seeds"
 [ -x "$fuzzer" ] || skip_all "no libFuzzer-capable clang (install clang and libclang-rt-14-dev, re-run configure)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-viommu.XXXXXX")

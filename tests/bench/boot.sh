@@ -4,7 +4,7 @@
 # bench-boot.sh - boot-time benchmark: vmm against QEMU as the (nested) VMM.
 #
 #   make bench-boot [BENCH_N=5] [BENCH_VARIANTS=quiet|"quiet full"]
-#   tests/bench-boot.sh [-n N] [--variants "quiet full"] [--raw FILE]
+#   tests/bench/boot.sh [-n N] [--variants "quiet full"] [--raw FILE]
 # (default: variant quiet only; "full" is opt-in, see below)
 #
 # Boots the default guest N times with vmm
@@ -17,7 +17,7 @@
 # "full": the whole kernel log goes through the serial console; opt-in,
 # because in the test host it hangs or resets the L2 guest in about one run
 # in three, under both VMMs).  The runs
-# happen in N rounds, each one script (tests/run-vmm.sh's run_vmm_script)
+# happen in N rounds, each one script (tests/integration/run-vmm.sh's run_vmm_script)
 # that boots the guest once per VMM and variant: directly where this host's
 # KVM can boot Linux, else in one boot of the test host (L1) per round, so
 # that both VMMs of a round run nested in the same L1.  A round whose L1
@@ -62,7 +62,7 @@ for v in $variants; do
 	case $v in quiet | full) ;; *) echo "bench-boot: unknown variant '$v' (quiet, full)" >&2; exit 2 ;; esac
 done
 
-. "$top_srcdir/tests/run-vmm.sh"
+. "$top_srcdir/tests/integration/run-vmm.sh"
 vmm_setup || exit 1
 [ -f "$top_builddir/guest/out/bzImage" ] || {
 	echo "bench-boot: no default guest: run 'make guest' first" >&2

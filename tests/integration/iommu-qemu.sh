@@ -8,7 +8,7 @@
 # the suites test the guest's view, not our quirks.  The disk is 16 MiB:
 # QEMU's IOMMU path is much slower in the nested test host.
 . "$top_srcdir/tests/tap/libtap.sh"
-. "$top_srcdir/tests/run-vmm.sh"
+. "$top_srcdir/tests/integration/run-vmm.sh"
 
 vmm_setup
 plan_lazy

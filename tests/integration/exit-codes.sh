@@ -11,7 +11,7 @@
 # KVM can boot Linux, else in one boot of the test host.  The guests run
 # "quiet" with no guest suites, so each L2 boot is as short as it gets.
 . "$top_srcdir/tests/tap/libtap.sh"
-. "$top_srcdir/tests/run-vmm.sh"
+. "$top_srcdir/tests/integration/run-vmm.sh"
 
 vmm_setup
 plan 33

@@ -13,7 +13,7 @@
 #include "viommu/viommu.h"
 #include "swiotlb/swiotlb.h"
 #include "tests/tap/basic.h"
-#include "tests/viommu-util.h"
+#include "tests/unit/viommu-util.h"
 
 #include <endian.h>
 #include <errno.h>

@@ -5,13 +5,13 @@
 # KVM can boot Linux, else inside the nested test host (tests/testhost).
 #
 # Sourced by a test (after tests/tap/libtap.sh):
-#     . "$top_srcdir/tests/run-vmm.sh"
+#     . "$top_srcdir/tests/integration/run-vmm.sh"
 #     vmm_setup                  # picks the mode; skip_all/bail as needed
 #     run_vmm [--put F] [--get F] [--timeout SEC] -- VMM-ARGS... >log 2>&1
 #     run_vmm_script [--put F] [--get F] [--timeout SEC] [--qemu] FILE [ARGS...]
 # or executed:
-#     tests/run-vmm.sh [--put F] [--get F] [--timeout SEC] -- VMM-ARGS...
-#     tests/run-vmm.sh [--put F] [--get F] [--timeout SEC] [--qemu] --script FILE [ARGS...]
+#     tests/integration/run-vmm.sh [--put F] [--get F] [--timeout SEC] -- VMM-ARGS...
+#     tests/integration/run-vmm.sh [--put F] [--get F] [--timeout SEC] [--qemu] --script FILE [ARGS...]
 #
 # Mode: env VMM_TESTHOST=auto (default) | always | never.  In auto mode
 # "$VMM probe" decides, once per build tree (cached in

@@ -5,7 +5,7 @@
  * crashes (ASan/UBSan do the rest), that used lengths fit the buffers and
  * the spec's shapes, and that every allowed DMA lands in guest RAM.
  *
- * Input format (docs/viommu.md, "Fuzzing"; viommu/gen-corpus.c writes seeds):
+ * Input format (docs/viommu.md, "Fuzzing"; tests/fuzz/viommu-requests-seeds.c writes seeds):
  *   byte 0: config: bit 0 byte granule, bit 1 bypass=1, bit 2 small caps,
  *           bit 3 48-bit input range, bit 4 tiny rings: unmap history 8
  *           and recent MAPs 3 per domain, 12 entries in all

@@ -9,7 +9,7 @@
 # host holds exactly what the guest wrote.  The host report must show the
 # maps and unmaps and zero refused DMAs.  One test-host boot runs both modes.
 . "$top_srcdir/tests/tap/libtap.sh"
-. "$top_srcdir/tests/run-vmm.sh"
+. "$top_srcdir/tests/integration/run-vmm.sh"
 
 vmm_setup
 plan_lazy

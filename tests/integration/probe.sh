@@ -7,7 +7,7 @@
 # the script mode itself works: $VMM is set, --put and --get files travel,
 # arguments arrive intact, the script's exit status comes back.
 . "$top_srcdir/tests/tap/libtap.sh"
-. "$top_srcdir/tests/run-vmm.sh"
+. "$top_srcdir/tests/integration/run-vmm.sh"
 
 plan 10
 

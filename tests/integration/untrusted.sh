@@ -22,7 +22,7 @@
 #   noswiotlb  512 MiB, no option: vmm warns, the guest has no pool and
 #              refuses the maps ("DMA bounce buffers are inactive")
 . "$top_srcdir/tests/tap/libtap.sh"
-. "$top_srcdir/tests/run-vmm.sh"
+. "$top_srcdir/tests/integration/run-vmm.sh"
 
 vmm_setup
 plan_lazy

@@ -14,7 +14,7 @@
 #   fatal    --dma-errors=fatal with the "unmapped" case: vmm stops with
 #            status 8 and the report names the class
 . "$top_srcdir/tests/tap/libtap.sh"
-. "$top_srcdir/tests/run-vmm.sh"
+. "$top_srcdir/tests/integration/run-vmm.sh"
 
 vmm_setup
 plan_lazy
@@ -74,7 +74,7 @@ start=$(date +%s)
 run_vmm_script --timeout 900 "$tmp/run.sh" >"$tmp/all.log" 2>&1
 rc=$?
 if [ "$VMM_MODE" = testhost ] && { [ "$rc" = 124 ] || [ "$rc" = 125 ]; }; then
-	# The test host itself failed (as tests/exit-codes.sh: once more, a
+	# The test host itself failed (as tests/integration/exit-codes.sh: once more, a
 	# second failure counts).
 	diag "the test host failed (status $rc), once more; its output was:"
 	tr -d '\r' <"$tmp/all.log" | tail -n 40 | sed 's/^/# /'

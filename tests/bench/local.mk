@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: MIT
+# Benchmarks: never part of make check.  Each compares against a baseline
+# measured in the same invocation (docs/guest-and-testhost.md for the
+# boot and I/O benchmarks).  Included from tests/local.mk.
+#
+#   make bench           boot, viommu and swiotlb
+#   make bench-boot      boot to init, vmm against QEMU as the nested VMM
+#                        (through the test host: ~4 min; BENCH_N=5 rounds,
+#                        BENCH_VARIANTS=quiet|"quiet full", BENCH_RAW=FILE)
+#   make bench-iommu     virtio-blk MiB/s through the IOMMU, vmm vs QEMU
+#                        (BENCH_IOMMU_FLAGS passed to tests/bench/iommu.sh)
+#   make bench-viommu    host cost of MAP/UNMAP and translation
+#                        (BENCH_ITERS=N operations per measurement)
+#   make bench-swiotlb   the bounce engine against memcpy
+#                        (SWIOTLB_BENCH_ITERS=N transfers at 4 KiB)
+EXTRA_DIST += tests/bench/boot.sh tests/bench/iommu.sh
+
+bench-boot: all $(GUEST_STAMP)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	VMM='$(abs_top_builddir)/vmm/vmm' QEMU_SYSTEM_X86_64='$(QEMU_SYSTEM_X86_64)' \
+	BUSYBOX='$(BUSYBOX)' \
+	$(SHELL) $(srcdir)/tests/bench/boot.sh
+
+bench-iommu: all $(GUEST_STAMP)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	VMM='$(abs_top_builddir)/vmm/vmm' QEMU_SYSTEM_X86_64='$(QEMU_SYSTEM_X86_64)' \
+	$(SHELL) $(srcdir)/tests/bench/iommu.sh $(BENCH_IOMMU_FLAGS)
+
+EXTRA_PROGRAMS += tests/bench/viommu tests/bench/swiotlb
+tests_bench_viommu_SOURCES = tests/bench/viommu.c
+tests_bench_viommu_LDADD = viommu/libviommu.a
+tests_bench_swiotlb_SOURCES = tests/bench/swiotlb.c
+tests_bench_swiotlb_LDADD = swiotlb/libswiotlb.a
+
+BENCH_ITERS = 1000000
+bench-viommu: tests/bench/viommu$(EXEEXT)
+	tests/bench/viommu$(EXEEXT) $(BENCH_ITERS)
+
+bench-swiotlb: tests/bench/swiotlb$(EXEEXT)
+	tests/bench/swiotlb$(EXEEXT) $(SWIOTLB_BENCH_ITERS)
+
+bench: bench-boot bench-viommu bench-swiotlb
+.PHONY: bench bench-boot bench-iommu bench-viommu bench-swiotlb
