@@ -332,9 +332,24 @@ static bool wait_viol_count_above(struct dev *d, unsigned int before)
 	return false;
 }
 
+static uint64_t worker_wakeups(struct dev *d)
+{
+	struct dmatest_stats s;
+
+	dmatest_stats(d->dt, &s);
+	return s.worker_wakeups;
+}
+
+/* While the worker waits out the leak grace period it sleeps: a handful of
+ * wake-ups (the signal that scheduled the check, the deadline, a spurious
+ * one), not a loop that spins for 200 ms (a guest resetting every 100 ms
+ * would keep a host core busy). */
+#define GRACE_MAX_WAKEUPS 20
+
 static void test_master_and_leak(struct dev *d)
 {
 	unsigned int before = reg_r(d, DMATEST_VIOL_COUNT);
+	uint64_t wakeups = worker_wakeups(d);
 
 	reg_w(d, DMATEST_CTRL, DMATEST_CTRL_RESET);
 	is_int(0, reg_r(d, DMATEST_STATUS), "reset clears STATUS");
@@ -343,8 +358,17 @@ static void test_master_and_leak(struct dev *d)
 	/* Mappings live at the reset are leaks once the grace period is over. */
 	ok(wait_viol_count_above(d, before), "leak check after reset found the live mappings");
 	is_int(DMATEST_VIOL_LEAK, reg_r(d, DMATEST_VIOL_LAST), "verdict: leak");
+	wakeups = worker_wakeups(d) - wakeups;
+	ok(wakeups <= GRACE_MAX_WAKEUPS, "the worker slept through the grace period after reset "
+	   "(%llu wake-ups)", (unsigned long long)wakeups);
 
+	before = reg_r(d, DMATEST_VIOL_COUNT);
+	wakeups = worker_wakeups(d);
 	cfg_w(d->bdf, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	ok(wait_viol_count_above(d, before), "leak check after bus-master off found them again");
+	wakeups = worker_wakeups(d) - wakeups;
+	ok(wakeups <= GRACE_MAX_WAKEUPS, "the worker slept through the grace period after "
+	   "bus-master off (%llu wake-ups)", (unsigned long long)wakeups);
 	is_int(DMATEST_ERROR_NO_MASTER, run_cmd(d, DMATEST_CMD_FILL, 0, IOVA_RW, 16),
 	       "no DMA without bus mastering");
 	cfg_w(d->bdf, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
