@@ -8,6 +8,7 @@
 #include "viommu/viommu.h"
 #include "vmm/log.h"
 #include "tests/tap/basic.h"
+#include "tests/unit/vring-util.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -30,12 +31,7 @@ static struct vq_elem elem;
 static void set_desc(uint64_t table, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
 		     uint16_t next)
 {
-	struct vring_desc *d = guest_mem_ptr(&mem, table + 16 * i, 16);
-
-	d->addr = htole64(addr);
-	d->len = htole32(len);
-	d->flags = htole16(flags);
-	d->next = htole16(next);
+	vring_set_desc(&mem, table, i, addr, len, flags, next);
 }
 
 /* Publish head at the next avail slot. */

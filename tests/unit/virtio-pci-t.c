@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-pci devices driven end to end as a guest driver drives them,
+ * without KVM: config space through the PCI bus, BAR0 through MMIO
+ * accesses, rings in fake guest memory, kicks through the notify area and
+ * MSI-X messages counted by a fake host.  What the transport promises the
+ * guest beyond the register file: a malformed ring ends in
+ * DEVICE_NEEDS_RESET with a configuration interrupt.
+ */
+#include "vmm/pci.h"
+#include "vmm/virtio_devices.h"
+#include "viommu/viommu.h"
+#include "vmm/log.h"
+#include "tests/tap/basic.h"
+#include "tests/unit/vring-util.h"
+
+#include <endian.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+
+#define MEM_SIZE (64ull << 20)
+#define QSZ      8
+
+/* Where the rng's ring and buffers live (guest-physical: not behind an IOMMU). */
+#define RNG_DESC  0x10000ull
+#define RNG_AVAIL 0x11000ull
+#define RNG_USED  0x12000ull
+#define RNG_BUF   0x20000ull
+
+/* MSI-X capability: message control (offset 2) and its bits (PCI 3.0 6.8.2). */
+#define MSIX_FLAGS        2
+#define MSIX_FLAGS_ENABLE 0x8000
+#define MSIX_FLAGS_QSIZE  0x07ff   /* table size - 1 */
+
+#define MSI_ADDR  0xfee00000u
+#define MSI_DATA(vector) (0x40u + (vector))   /* what the fake host sees */
+
+static struct pci_bus bus;
+static struct guest_mem mem;
+static unsigned int msis[VIRTIO_MSIX_VECTORS];
+
+static int fake_msi(void *o, uint64_t addr, uint32_t data)
+{
+	(void)o;
+	if (addr == MSI_ADDR && data >= MSI_DATA(0) && data < MSI_DATA(VIRTIO_MSIX_VECTORS))
+		__atomic_fetch_add(&msis[data - MSI_DATA(0)], 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static unsigned int msi_count(unsigned int vector)
+{
+	return __atomic_load_n(&msis[vector], __ATOMIC_SEQ_CST);
+}
+
+static int no_ioeventfd(void *o, uint64_t gpa, unsigned int len, int fd, bool assign)
+{
+	(void)o, (void)gpa, (void)len, (void)fd, (void)assign;
+	return -38;   /* -ENOSYS: kicks are MMIO writes, as in a VMM without ioeventfds */
+}
+
+static struct virtio_host host = { .signal_msi = fake_msi, .ioeventfd = no_ioeventfd };
+
+/* --- the guest driver's side ------------------------------------------ */
+
+struct drv {
+	struct virtio_dev *vd;
+	uint16_t bdf;
+	uint64_t bar;
+	unsigned int msix;      /* MSI-X capability offset */
+};
+
+static uint64_t rd(struct drv *d, unsigned int off, unsigned int size)
+{
+	uint64_t v = 0;
+
+	pci_mmio_access(&bus, d->bar + off, false, size, &v);
+	return v;
+}
+
+static void wr(struct drv *d, unsigned int off, unsigned int size, uint64_t v)
+{
+	pci_mmio_access(&bus, d->bar + off, true, size, &v);
+}
+
+static void set_command(struct drv *d, uint16_t cmd)
+{
+	pci_config_write(&bus, d->bdf, PCI_COMMAND, 2, cmd);
+}
+
+static uint8_t status(struct drv *d)
+{
+	return (uint8_t)rd(d, VIRTIO_PCI_COMMON_STATUS, 1);
+}
+
+/* Enumerate, enable decoding and bus mastering, MSI-X on with every
+ * vector of the table programmed (data = MSI_DATA(vector)) and unmasked,
+ * features negotiated (all the device offers but `refuse`). */
+static void drv_probe(struct drv *d, struct virtio_dev *vd, uint64_t refuse)
+{
+	unsigned int cap, vectors;
+
+	d->vd = vd;
+	d->bdf = pci_bdf(vd->pci.slot, 0);
+	d->bar = pci_config_read(&bus, d->bdf, PCI_BASE_ADDRESS_0, 4) & ~0xfull;
+	d->msix = 0;
+	for (cap = pci_config_read(&bus, d->bdf, PCI_CAPABILITY_LIST, 1); cap;
+	     cap = pci_config_read(&bus, d->bdf, cap + 1, 1))
+		if (pci_config_read(&bus, d->bdf, cap, 1) == PCI_CAP_ID_MSIX)
+			d->msix = cap;
+	if (!d->msix)
+		bail("%s: no MSI-X capability", vd->ops->name);
+	set_command(d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	pci_config_write(&bus, d->bdf, d->msix + MSIX_FLAGS, 2, MSIX_FLAGS_ENABLE);
+	vectors = (pci_config_read(&bus, d->bdf, d->msix + MSIX_FLAGS, 2) &
+		   MSIX_FLAGS_QSIZE) + 1;
+	for (unsigned int v = 0; v < vectors; v++) {
+		wr(d, VPCI_MSIX_TABLE + 16 * v, 4, MSI_ADDR);
+		wr(d, VPCI_MSIX_TABLE + 16 * v + 4, 4, 0);
+		wr(d, VPCI_MSIX_TABLE + 16 * v + 8, 4, MSI_DATA(v));
+		wr(d, VPCI_MSIX_TABLE + 16 * v + 12, 4, 0);
+	}
+	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	for (unsigned int sel = 0; sel < 2; sel++) {
+		wr(d, VIRTIO_PCI_COMMON_DFSELECT, 4, sel);
+		wr(d, VIRTIO_PCI_COMMON_GFSELECT, 4, sel);
+		wr(d, VIRTIO_PCI_COMMON_GF, 4, rd(d, VIRTIO_PCI_COMMON_DF, 4) & ~(uint32_t)(refuse >> (32 * sel)));
+	}
+	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+	   VIRTIO_CONFIG_S_FEATURES_OK);
+	if (!(status(d) & VIRTIO_CONFIG_S_FEATURES_OK))
+		bail("%s: features refused", vd->ops->name);
+	wr(d, VIRTIO_PCI_COMMON_MSIX, 2, 0);   /* configuration changes: vector 0 */
+}
+
+/* Queue q of QSZ entries at desc/avail/used, interrupts on `vector`. */
+static void drv_queue(struct drv *d, unsigned int q, uint64_t desc, uint64_t avail, uint64_t used,
+		      uint16_t vector)
+{
+	memset(guest_mem_ptr(&mem, desc, 16 * QSZ), 0, 16 * QSZ);
+	memset(guest_mem_ptr(&mem, avail, 6 + 2 * QSZ), 0, 6 + 2 * QSZ);
+	if (guest_mem_is_ram(&mem, used, 6 + 8 * QSZ))
+		memset(guest_mem_ptr(&mem, used, 6 + 8 * QSZ), 0, 6 + 8 * QSZ);
+	wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	wr(d, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSZ);
+	wr(d, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)desc);
+	wr(d, VIRTIO_PCI_COMMON_Q_DESCHI, 4, (uint32_t)(desc >> 32));
+	wr(d, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)avail);
+	wr(d, VIRTIO_PCI_COMMON_Q_AVAILHI, 4, (uint32_t)(avail >> 32));
+	wr(d, VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)used);
+	wr(d, VIRTIO_PCI_COMMON_Q_USEDHI, 4, (uint32_t)(used >> 32));
+	wr(d, VIRTIO_PCI_COMMON_Q_MSIX, 2, vector);
+	wr(d, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+}
+
+static void drv_ok(struct drv *d)
+{
+	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+	   VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+static void drv_kick(struct drv *d, unsigned int q)
+{
+	wr(d, VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * q, 2, q);
+}
+
+static void set_desc(uint64_t table, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
+		     uint16_t next)
+{
+	vring_set_desc(&mem, table, i, addr, len, flags, next);
+}
+
+/* Make descriptor `head` the next available entry. */
+static void offer(uint64_t avail, uint16_t head)
+{
+	uint16_t *a = guest_mem_ptr(&mem, avail, 4 + 2 * QSZ);
+	uint16_t idx = le16toh(__atomic_load_n(&a[1], __ATOMIC_SEQ_CST));
+
+	a[2 + idx % QSZ] = htole16(head);
+	__atomic_store_n(&a[1], htole16((uint16_t)(idx + 1)), __ATOMIC_SEQ_CST);
+}
+
+static uint16_t used_idx(uint64_t used)
+{
+	uint16_t *u = guest_mem_ptr(&mem, used, 4);
+
+	return le16toh(__atomic_load_n(&u[1], __ATOMIC_SEQ_CST));
+}
+
+/* Poll for `cond` (the I/O thread works asynchronously) with a bound far
+ * above any plausible delay, so a loaded machine never fails the test. */
+#define WAIT_UNTIL(cond) ({                                       \
+	bool _met = false;                                        \
+	for (int _i = 0; _i < 10000 && !(_met = (cond)); _i++)    \
+		usleep(1000);                                     \
+	_met;                                                     \
+})
+
+/* --- virtio-rng: a device with its own I/O thread ----------------------- */
+
+static void rng_fills_a_buffer(struct drv *d)
+{
+	unsigned int before = msi_count(1);
+
+	memset(guest_mem_ptr(&mem, RNG_BUF, 64), 0xee, 64);
+	set_desc(RNG_DESC, 0, RNG_BUF, 64, VRING_DESC_F_WRITE, 0);
+	offer(RNG_AVAIL, 0);
+	drv_kick(d, 0);
+	ok(WAIT_UNTIL(used_idx(RNG_USED) == 1), "virtio-rng: a kicked buffer is used");
+	ok(WAIT_UNTIL(msi_count(1) == before + 1), "virtio-rng: and its queue vector fires");
+}
+
+static void rng_wrapping_buffer(struct drv *d)
+{
+	unsigned int before = msi_count(0);
+
+	set_desc(RNG_DESC, 1, UINT64_MAX - 15, 32, VRING_DESC_F_WRITE, 0);
+	offer(RNG_AVAIL, 1);
+	drv_kick(d, 0);
+	ok(WAIT_UNTIL(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+	   "virtio-rng: a buffer wrapping past 2^64 sets DEVICE_NEEDS_RESET");
+	ok(WAIT_UNTIL(msi_count(0) == before + 1), "virtio-rng: with a configuration interrupt");
+	is_int(1, used_idx(RNG_USED), "virtio-rng: the malformed buffer is not used");
+}
+
+int main(void)
+{
+	static struct virtio_rng rng;
+	struct drv d;
+
+	plan_lazy();
+	log_max_level = LOG_ERR;   /* the warnings are what is being tested */
+	if (guest_mem_init(&mem, MEM_SIZE))
+		bail("guest memory");
+	host.mem = &mem;
+	pci_bus_init(&bus);
+
+	is_int(0, virtio_rng_create(&rng, &bus, 2, &host, NULL), "a virtio-rng in slot 2");
+	is_int(0, virtio_pci_start(&rng.vd), "its I/O thread runs");
+	drv_probe(&d, &rng.vd, 0);
+	drv_queue(&d, 0, RNG_DESC, RNG_AVAIL, RNG_USED, 1);
+	drv_ok(&d);
+	rng_fills_a_buffer(&d);
+	rng_wrapping_buffer(&d);
+	virtio_pci_stop(&rng.vd);
+
+	pci_bus_destroy(&bus);
+	guest_mem_free(&mem);
+	return 0;
+}
