@@ -41,7 +41,9 @@ static void msix_fire(struct virtio_dev *vd, uint16_t v)
 	e = &vd->msix[v];
 	if (!(ctrl & MSIX_CTRL_ENABLE))
 		return;   /* no INTx fallback: MSI-X off means no interrupts */
-	if ((ctrl & MSIX_CTRL_MASKALL) || (e->ctrl & MSIX_ENTRY_MASKED)) {
+	/* Masked, or the message (a memory write) cannot be sent without
+	 * bus mastering: pending until both allow it. */
+	if ((ctrl & MSIX_CTRL_MASKALL) || (e->ctrl & MSIX_ENTRY_MASKED) || !vd->bus_master) {
 		vd->msix_pending |= 1u << v;
 		return;
 	}
@@ -53,7 +55,7 @@ static void msix_deliver_pending(struct virtio_dev *vd)
 {
 	uint16_t ctrl = msix_control(vd);
 
-	if (!(ctrl & MSIX_CTRL_ENABLE) || (ctrl & MSIX_CTRL_MASKALL))
+	if (!(ctrl & MSIX_CTRL_ENABLE) || (ctrl & MSIX_CTRL_MASKALL) || !vd->bus_master)
 		return;
 	for (unsigned int v = 0; v < VIRTIO_MSIX_VECTORS; v++) {
 		if ((vd->msix_pending & (1u << v)) && !(vd->msix[v].ctrl & MSIX_ENTRY_MASKED)) {
@@ -97,6 +99,20 @@ void virtio_kick(struct virtio_dev *vd)
 		pr_ratelimited(LOG_WARN, "%s: kick: %s", vd->ops->name, strerror(errno));
 }
 
+/* Have the I/O thread look at every queue (and run ops->kicked) once:
+ * buffers may have been queued while the device could not serve them. */
+static void notify_all_queues(struct virtio_dev *vd)
+{
+	for (unsigned int q = 0; q < vd->ops->num_queues; q++) {
+		uint64_t one = 1;
+
+		if (write(vd->notify_fd[q], &one, sizeof(one)) < 0)
+			break;
+	}
+	if (vd->ops->kicked)
+		virtio_kick(vd);
+}
+
 /* Everything the driver set is forgotten; the device model resets too. */
 static void device_reset(struct virtio_dev *vd)
 {
@@ -137,13 +153,7 @@ static void set_status(struct virtio_dev *vd, uint8_t val)
 			vd->vq[q].event_idx = virtio_has_feature(vd, VIRTIO_RING_F_EVENT_IDX);
 			vd->vq[q].indirect = virtio_has_feature(vd, VIRTIO_RING_F_INDIRECT_DESC);
 		}
-		/* Buffers may already be queued: look at every queue once. */
-		for (unsigned int q = 0; q < vd->ops->num_queues; q++) {
-			uint64_t one = 1;
-
-			if (write(vd->notify_fd[q], &one, sizeof(one)) < 0)
-				break;
-		}
+		notify_all_queues(vd);
 	}
 	/* NEEDS_RESET is the device's to set, not the driver's to clear. */
 	vd->status = (uint8_t)(val | (vd->status & VIRTIO_CONFIG_S_NEEDS_RESET));
@@ -238,13 +248,14 @@ static void common_write(struct virtio_dev *vd, unsigned int off, unsigned int s
 	}
 }
 
-/* Run the device model on queue q (any thread). */
+/* Run the device model on queue q (any thread).  Without bus mastering
+ * the kick waits: config_written() looks at every queue once BME is set. */
 static void process_queue(struct virtio_dev *vd, unsigned int q)
 {
 	pthread_mutex_lock(&vd->lock);
 	vd->notifies++;
 	if ((vd->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vd->status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
-	    vd->vq[q].enabled) {
+	    vd->vq[q].enabled && vd->bus_master) {
 		vd->ops->queue_notify(vd, q);
 		if (vd->vq[q].broken)
 			virtio_needs_reset(vd, "malformed virtqueue");
@@ -362,6 +373,23 @@ static void config_written(struct pci_device *pdev, unsigned int offset, unsigne
 	struct virtio_dev *vd = pdev->opaque;
 	unsigned int cap = msix_cap_offset(vd);
 
+	/* Bus Master Enable: the device may DMA and send MSI-X messages (off:
+	 * once this write returns, no queue is served -- process_queue holds
+	 * the lock -- and no message is sent).  Turned on: what waited for
+	 * it, kicks and pending vectors, goes now. */
+	if (offset <= PCI_COMMAND && offset + size > PCI_COMMAND) {
+		bool master = pci_get_word(pdev, PCI_COMMAND) & PCI_COMMAND_MASTER, was;
+
+		pthread_mutex_lock(&vd->lock);
+		was = vd->bus_master;
+		vd->bus_master = master;
+		if (master && !was) {
+			msix_deliver_pending(vd);
+			if (vd->status & VIRTIO_CONFIG_S_DRIVER_OK)
+				notify_all_queues(vd);
+		}
+		pthread_mutex_unlock(&vd->lock);
+	}
 	/* MSI-X enable or function mask changed: release pending vectors. */
 	if (cap && offset < cap + 4 && offset + size > cap + 2) {
 		pthread_mutex_lock(&vd->lock);
@@ -492,7 +520,8 @@ static void *io_thread(void *arg)
 		}
 		if ((pfd[nq].revents & POLLIN) && drain(vd->kick_fd) && vd->ops->kicked) {
 			pthread_mutex_lock(&vd->lock);
-			vd->ops->kicked(vd);
+			if (vd->bus_master)   /* else config_written() kicks again */
+				vd->ops->kicked(vd);
 			pthread_mutex_unlock(&vd->lock);
 		}
 	}

@@ -90,6 +90,9 @@ struct virtio_dev {
 
 	struct msix_entry msix[VIRTIO_MSIX_VECTORS];
 	uint32_t msix_pending;        /* bitmap, one bit per vector */
+	/* PCI_COMMAND_MASTER as the guest last wrote it: without it the
+	 * function does no DMA and sends no MSI-X message. */
+	bool bus_master;
 
 	int notify_fd[VIRTIO_MAX_QUEUES];
 	bool notify_ioeventfd;        /* notify_fd is a KVM ioeventfd */

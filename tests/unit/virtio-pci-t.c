@@ -191,6 +191,16 @@ static uint16_t used_idx(uint64_t used)
 	return le16toh(__atomic_load_n(&u[1], __ATOMIC_SEQ_CST));
 }
 
+static uint64_t notifies(struct virtio_dev *vd)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&vd->lock);
+	n = vd->notifies;
+	pthread_mutex_unlock(&vd->lock);
+	return n;
+}
+
 /* Poll for `cond` (the I/O thread works asynchronously) with a bound far
  * above any plausible delay, so a loaded machine never fails the test. */
 #define WAIT_UNTIL(cond) ({                                       \
@@ -214,17 +224,69 @@ static void rng_fills_a_buffer(struct drv *d)
 	ok(WAIT_UNTIL(msi_count(1) == before + 1), "virtio-rng: and its queue vector fires");
 }
 
+static bool all_bytes(uint64_t gpa, uint8_t byte, size_t len)
+{
+	const uint8_t *p = guest_mem_ptr(&mem, gpa, len);
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != byte)
+			return false;
+	return true;
+}
+
+static uint32_t used_len(uint64_t used, uint16_t idx)
+{
+	struct vring_used_elem *e = guest_mem_ptr(&mem, used + 4 + 8 * (idx % QSZ), 8);
+
+	return le32toh(e->len);
+}
+
+/* PCI: a function whose Bus Master Enable is clear issues no memory
+ * transaction of its own -- no DMA, and no MSI/MSI-X (a message is a memory
+ * write).  A kick that arrives meanwhile stays pending, like a request the
+ * hardware cannot fetch yet, and is served once the driver sets BME again;
+ * an interrupt raised meanwhile is held in the PBA and sent then. */
+static void rng_bus_master(struct drv *d)
+{
+	unsigned int queue_msis = msi_count(1), config_msis = msi_count(0);
+	uint64_t kicks = notifies(d->vd);
+
+	set_command(d, PCI_COMMAND_MEMORY);
+	memset(guest_mem_ptr(&mem, RNG_BUF + 0x1000, 64), 0xee, 64);
+	set_desc(RNG_DESC, 1, RNG_BUF + 0x1000, 64, VRING_DESC_F_WRITE, 0);
+	offer(RNG_AVAIL, 1);
+	drv_kick(d, 0);
+	ok(WAIT_UNTIL(notifies(d->vd) > kicks), "BME off: the kick reaches the device");
+	is_int(1, used_idx(RNG_USED), "BME off: the buffer is not used");
+	ok(all_bytes(RNG_BUF + 0x1000, 0xee, 64), "BME off: no DMA into it");
+	is_int(queue_msis, msi_count(1), "BME off: no MSI-X message");
+	pthread_mutex_lock(&d->vd->lock);
+	virtio_config_interrupt(d->vd);
+	pthread_mutex_unlock(&d->vd->lock);
+	is_int(config_msis, msi_count(0), "BME off: a configuration change sends no message either");
+	ok(rd(d, VPCI_MSIX_PBA, 4) & 1, "BME off: the vector is pending instead");
+
+	set_command(d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ok(WAIT_UNTIL(used_idx(RNG_USED) == 2), "BME on again: the pending kick is served");
+	is_int(64, used_len(RNG_USED, 1), "BME on again: all 64 bytes written");
+	ok(WAIT_UNTIL(msi_count(1) == queue_msis + 1), "BME on again: the queue vector fires");
+	is_int(config_msis + 1, msi_count(0), "BME on again: the pending configuration vector is sent");
+	is_hex(0, rd(d, VPCI_MSIX_PBA, 4), "BME on again: nothing pending");
+}
+
 static void rng_wrapping_buffer(struct drv *d)
 {
 	unsigned int before = msi_count(0);
 
-	set_desc(RNG_DESC, 1, UINT64_MAX - 15, 32, VRING_DESC_F_WRITE, 0);
-	offer(RNG_AVAIL, 1);
+	uint16_t used = used_idx(RNG_USED);
+
+	set_desc(RNG_DESC, 2, UINT64_MAX - 15, 32, VRING_DESC_F_WRITE, 0);
+	offer(RNG_AVAIL, 2);
 	drv_kick(d, 0);
 	ok(WAIT_UNTIL(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET),
 	   "virtio-rng: a buffer wrapping past 2^64 sets DEVICE_NEEDS_RESET");
 	ok(WAIT_UNTIL(msi_count(0) == before + 1), "virtio-rng: with a configuration interrupt");
-	is_int(1, used_idx(RNG_USED), "virtio-rng: the malformed buffer is not used");
+	is_int(used, used_idx(RNG_USED), "virtio-rng: the malformed buffer is not used");
 }
 
 int main(void)
@@ -241,10 +303,13 @@ int main(void)
 
 	is_int(0, virtio_rng_create(&rng, &bus, 2, &host, NULL), "a virtio-rng in slot 2");
 	is_int(0, virtio_pci_start(&rng.vd), "its I/O thread runs");
-	drv_probe(&d, &rng.vd, 0);
+	/* Without EVENT_IDX: every used buffer interrupts (this driver
+	 * keeps no used_event). */
+	drv_probe(&d, &rng.vd, 1ull << VIRTIO_RING_F_EVENT_IDX);
 	drv_queue(&d, 0, RNG_DESC, RNG_AVAIL, RNG_USED, 1);
 	drv_ok(&d);
 	rng_fills_a_buffer(&d);
+	rng_bus_master(&d);
 	rng_wrapping_buffer(&d);
 	virtio_pci_stop(&rng.vd);
 
