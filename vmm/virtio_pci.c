@@ -25,6 +25,19 @@ static unsigned int msix_cap_offset(const struct virtio_dev *vd)
 	return 0;
 }
 
+/* Entries of the device's MSI-X table: one per queue and one for
+ * configuration changes.  The capability advertises exactly this many,
+ * and only these vectors can be mapped (else NO_VECTOR). */
+static unsigned int msix_table_size(const struct virtio_dev *vd)
+{
+	return vd->ops->num_queues + 1;
+}
+
+static uint16_t msix_vector_or_none(const struct virtio_dev *vd, uint32_t v)
+{
+	return v < msix_table_size(vd) ? (uint16_t)v : VIRTIO_MSI_NO_VECTOR;
+}
+
 static uint16_t msix_control(const struct virtio_dev *vd)
 {
 	return pci_get_word(&vd->pci, msix_cap_offset(vd) + 2);
@@ -36,8 +49,8 @@ static void msix_fire(struct virtio_dev *vd, uint16_t v)
 	uint16_t ctrl = msix_control(vd);
 	struct msix_entry *e;
 
-	if (v >= VIRTIO_MSIX_VECTORS)
-		return;   /* VIRTIO_MSI_NO_VECTOR or bogus: no interrupt */
+	if (v >= msix_table_size(vd))
+		return;   /* VIRTIO_MSI_NO_VECTOR: no interrupt */
 	e = &vd->msix[v];
 	if (!(ctrl & MSIX_CTRL_ENABLE))
 		return;   /* no INTx fallback: MSI-X off means no interrupts */
@@ -57,7 +70,7 @@ static void msix_deliver_pending(struct virtio_dev *vd)
 
 	if (!(ctrl & MSIX_CTRL_ENABLE) || (ctrl & MSIX_CTRL_MASKALL) || !vd->bus_master)
 		return;
-	for (unsigned int v = 0; v < VIRTIO_MSIX_VECTORS; v++) {
+	for (unsigned int v = 0; v < msix_table_size(vd); v++) {
 		if ((vd->msix_pending & (1u << v)) && !(vd->msix[v].ctrl & MSIX_ENTRY_MASKED)) {
 			vd->msix_pending &= ~(1u << v);
 			msix_fire(vd, (uint16_t)v);
@@ -219,7 +232,7 @@ static void common_write(struct virtio_dev *vd, unsigned int off, unsigned int s
 		else if (vd->gfselect == 1)
 			set_hi(&vd->driver_features, val);
 		return;
-	case VIRTIO_PCI_COMMON_MSIX: vd->msix_config = (uint16_t)val; return;
+	case VIRTIO_PCI_COMMON_MSIX: vd->msix_config = msix_vector_or_none(vd, val); return;
 	case VIRTIO_PCI_COMMON_STATUS: set_status(vd, (uint8_t)val); return;
 	case VIRTIO_PCI_COMMON_Q_SELECT: vd->queue_select = (uint16_t)val; return;
 	}
@@ -233,7 +246,7 @@ static void common_write(struct virtio_dev *vd, unsigned int off, unsigned int s
 			vq->size = (uint16_t)val;
 		return;
 	case VIRTIO_PCI_COMMON_Q_MSIX:
-		vq->msix_vector = val < VIRTIO_MSIX_VECTORS ? (uint16_t)val : VIRTIO_MSI_NO_VECTOR;
+		vq->msix_vector = msix_vector_or_none(vd, val);
 		return;
 	case VIRTIO_PCI_COMMON_Q_ENABLE:
 		if (val == 1)
@@ -281,7 +294,7 @@ static uint64_t bar_read(struct pci_device *pdev, unsigned int bar, uint64_t off
 
 		if (size <= vd->ops->config_size - o && vd->ops->read_config)
 			vd->ops->read_config(vd, o, &val, size);
-	} else if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_TABLE + 16 * VIRTIO_MSIX_VECTORS &&
+	} else if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_TABLE + 16 * msix_table_size(vd) &&
 		   size == 4) {
 		const uint32_t *e = (const uint32_t *)&vd->msix[(off - VPCI_MSIX_TABLE) / 16];
 
@@ -324,7 +337,7 @@ static void bar_write(struct pci_device *pdev, unsigned int bar, uint64_t off, u
 
 		if (size <= vd->ops->config_size - o && vd->ops->write_config)
 			vd->ops->write_config(vd, o, &val, size);
-	} else if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_TABLE + 16 * VIRTIO_MSIX_VECTORS &&
+	} else if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_TABLE + 16 * msix_table_size(vd) &&
 		   size == 4) {
 		uint32_t *e = (uint32_t *)&vd->msix[(off - VPCI_MSIX_TABLE) / 16];
 
@@ -459,11 +472,11 @@ int virtio_pci_init(struct virtio_dev *vd, struct pci_bus *bus, unsigned int slo
 	msix = pci_add_capability(&vd->pci, PCI_CAP_ID_MSIX, 12);
 	if (!msix)
 		return -ENOSPC;
-	pci_set_word(&vd->pci, msix + 2, ops->num_queues);  /* table size - 1 = queues + config - 1 */
+	pci_set_word(&vd->pci, msix + 2, (uint16_t)(msix_table_size(vd) - 1));  /* N - 1 */
 	vd->pci.wmask[msix + 3] = (MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL) >> 8;
 	pci_set_long(&vd->pci, msix + 4, VPCI_MSIX_TABLE | 0);
 	pci_set_long(&vd->pci, msix + 8, VPCI_MSIX_PBA | 0);
-	for (unsigned int v = 0; v < VIRTIO_MSIX_VECTORS; v++)
+	for (unsigned int v = 0; v < msix_table_size(vd); v++)
 		vd->msix[v].ctrl = MSIX_ENTRY_MASKED;
 
 	vd->device_features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) |

@@ -19,7 +19,7 @@
  * transport and the device models stay KVM-free.
  */
 #define VIRTIO_MAX_QUEUES 8
-#define VIRTIO_MSIX_VECTORS (VIRTIO_MAX_QUEUES + 1)
+#define VIRTIO_MSIX_VECTORS (VIRTIO_MAX_QUEUES + 1)   /* the largest table; a device has queues + 1 */
 #define VIRTIO_PCI_VENDOR 0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040   /* + virtio device ID: modern device */
 

@@ -210,6 +210,52 @@ static uint64_t notifies(struct virtio_dev *vd)
 	_met;                                                     \
 })
 
+/* --- MSI-X vector mapping ------------------------------------------------ */
+
+static uint16_t map_config_vector(struct drv *d, uint16_t v)
+{
+	wr(d, VIRTIO_PCI_COMMON_MSIX, 2, v);
+	return (uint16_t)rd(d, VIRTIO_PCI_COMMON_MSIX, 2);
+}
+
+static uint16_t map_queue_vector(struct drv *d, unsigned int q, uint16_t v)
+{
+	wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	wr(d, VIRTIO_PCI_COMMON_Q_MSIX, 2, v);
+	return (uint16_t)rd(d, VIRTIO_PCI_COMMON_Q_MSIX, 2);
+}
+
+/* virtio-pci, "MSI-X Vector Configuration": the device "MUST support mapping any event type to
+ * any valid vector 0 to MSI-X Table Size" and "MUST report mapping
+ * failures by returning the NO_VECTOR value when the relevant
+ * config_msix_vector/queue_msix_vector field is read".  The valid vectors
+ * are the entries of the table the MSI-X capability advertises. */
+static void msix_vectors(struct drv *d, unsigned int queues)
+{
+	const char *name = d->vd->ops->name;
+	unsigned int table = (pci_config_read(&bus, d->bdf, d->msix + MSIX_FLAGS, 2) &
+			      MSIX_FLAGS_QSIZE) + 1;
+	uint16_t last = (uint16_t)(table - 1);
+
+	is_int(queues + 1, table, "%s: MSI-X table of %u entries (one per queue, one for "
+	       "configuration changes)", name, queues + 1);
+	is_hex(last, map_config_vector(d, last), "%s: config vector %u (the last entry) maps", name, last);
+	is_hex(VIRTIO_MSI_NO_VECTOR, map_config_vector(d, (uint16_t)table),
+	       "%s: config vector %u (past the table) reads NO_VECTOR", name, table);
+	is_hex(VIRTIO_MSI_NO_VECTOR, map_config_vector(d, 0x1234),
+	       "%s: config vector 0x1234 reads NO_VECTOR", name);
+	is_hex(VIRTIO_MSI_NO_VECTOR, map_config_vector(d, VIRTIO_MSI_NO_VECTOR),
+	       "%s: config vector NO_VECTOR unmaps", name);
+	is_hex(last, map_queue_vector(d, 0, last), "%s: queue vector %u maps", name, last);
+	is_hex(VIRTIO_MSI_NO_VECTOR, map_queue_vector(d, 0, 7), "%s: queue vector 7 reads NO_VECTOR", name);
+	is_hex(VIRTIO_MSI_NO_VECTOR, map_queue_vector(d, 0, (uint16_t)table),
+	       "%s: queue vector %u (past the table) reads NO_VECTOR", name, table);
+	/* The table in BAR0 has exactly those entries too. */
+	wr(d, VPCI_MSIX_TABLE + 16 * table + 8, 4, 0x77);
+	is_hex(0, rd(d, VPCI_MSIX_TABLE + 16 * table + 8, 4), "%s: no MSI-X entry %u in BAR0", name, table);
+	map_config_vector(d, 0);
+}
+
 /* --- virtio-rng: a device with its own I/O thread ----------------------- */
 
 static void rng_fills_a_buffer(struct drv *d)
@@ -306,6 +352,7 @@ int main(void)
 	/* Without EVENT_IDX: every used buffer interrupts (this driver
 	 * keeps no used_event). */
 	drv_probe(&d, &rng.vd, 1ull << VIRTIO_RING_F_EVENT_IDX);
+	msix_vectors(&d, 1);
 	drv_queue(&d, 0, RNG_DESC, RNG_AVAIL, RNG_USED, 1);
 	drv_ok(&d);
 	rng_fills_a_buffer(&d);
