@@ -15,6 +15,8 @@
 #include "tests/unit/vring-util.h"
 
 #include <endian.h>
+#include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -61,6 +63,13 @@ static int no_ioeventfd(void *o, uint64_t gpa, unsigned int len, int fd, bool as
 	(void)o, (void)gpa, (void)len, (void)fd, (void)assign;
 	return -38;   /* -ENOSYS: kicks are MMIO writes, as in a VMM without ioeventfds */
 }
+
+static bool is_ram(void *o, uint64_t gpa, uint64_t len)
+{
+	return guest_mem_is_ram(o, gpa, len);
+}
+
+static const struct viommu_mem_ops ram_ops = { .is_ram = is_ram };
 
 static struct virtio_host host = { .signal_msi = fake_msi, .ioeventfd = no_ioeventfd };
 
@@ -141,8 +150,11 @@ static void drv_probe(struct drv *d, struct virtio_dev *vd, uint64_t refuse)
 static void drv_queue(struct drv *d, unsigned int q, uint64_t desc, uint64_t avail, uint64_t used,
 		      uint16_t vector)
 {
-	memset(guest_mem_ptr(&mem, desc, 16 * QSZ), 0, 16 * QSZ);
-	memset(guest_mem_ptr(&mem, avail, 6 + 2 * QSZ), 0, 6 + 2 * QSZ);
+	/* A ring outside RAM (a test of the device's answer) stays as it is. */
+	if (guest_mem_is_ram(&mem, desc, 16 * QSZ))
+		memset(guest_mem_ptr(&mem, desc, 16 * QSZ), 0, 16 * QSZ);
+	if (guest_mem_is_ram(&mem, avail, 6 + 2 * QSZ))
+		memset(guest_mem_ptr(&mem, avail, 6 + 2 * QSZ), 0, 6 + 2 * QSZ);
 	if (guest_mem_is_ram(&mem, used, 6 + 8 * QSZ))
 		memset(guest_mem_ptr(&mem, used, 6 + 8 * QSZ), 0, 6 + 8 * QSZ);
 	wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
@@ -335,6 +347,105 @@ static void rng_wrapping_buffer(struct drv *d)
 	is_int(used, used_idx(RNG_USED), "virtio-rng: the malformed buffer is not used");
 }
 
+/* --- virtio-iommu: requests answered on the vCPU that kicks ------------- */
+
+/* Its rings are guest-physical (the IOMMU is not behind itself). */
+#define REQ_DESC   0x40000ull
+#define REQ_AVAIL  0x41000ull
+#define REQ_USED   0x42000ull
+#define EVT_DESC   0x50000ull
+#define EVT_AVAIL  0x51000ull
+#define EVT_USED   0x52000ull
+#define REQ_BUF    0x60000ull
+#define EVT_BUF    0x70000ull
+#define NOT_RAM    (MEM_SIZE + 0x10000ull)   /* above guest RAM */
+
+#define ENDPOINT   0x18                      /* 00:03.0, a device behind the IOMMU */
+
+/* Reset, probe and set up both queues; the used rings where the caller says. */
+static void iommu_bring_up(struct drv *d, struct virtio_iommu *vi, uint64_t req_used,
+			   uint64_t evt_avail, uint64_t evt_used)
+{
+	/* Without EVENT_IDX vq_pop() writes nothing: only the used-ring
+	 * push can fail. */
+	drv_probe(d, &vi->vd, 1ull << VIRTIO_RING_F_EVENT_IDX);
+	drv_queue(d, 0, REQ_DESC, REQ_AVAIL, req_used, 1);
+	drv_queue(d, 1, EVT_DESC, evt_avail, evt_used, 2);
+	drv_ok(d);
+}
+
+/* An ATTACH of ENDPOINT to domain 1: readable head + body, writable tail. */
+static void iommu_post_attach(struct drv *d)
+{
+	struct virtio_iommu_req_attach *r = guest_mem_ptr(&mem, REQ_BUF, sizeof(*r));
+
+	memset(r, 0, sizeof(*r));
+	r->head.type = VIRTIO_IOMMU_T_ATTACH;
+	r->domain = htole32(1);
+	r->endpoint = htole32(ENDPOINT);
+	set_desc(REQ_DESC, 0, REQ_BUF, offsetof(struct virtio_iommu_req_attach, tail),
+		 VRING_DESC_F_NEXT, 1);
+	set_desc(REQ_DESC, 1, REQ_BUF + offsetof(struct virtio_iommu_req_attach, tail),
+		 sizeof(r->tail), VRING_DESC_F_WRITE, 0);
+	offer(REQ_AVAIL, 0);
+	drv_kick(d, 0);
+}
+
+/* A fault for the driver: the endpoint reads an IOVA nothing maps. */
+static void iommu_raise_fault(struct viommu *v)
+{
+	struct dma_space ep = { .mem = &mem, .iommu = v, .endpoint = ENDPOINT };
+	uint8_t buf[8];
+
+	if (dma_read_coherent(&ep, 0x7000000, buf, sizeof(buf)) != -EFAULT || !viommu_has_fault(v))
+		bail("no fault event to deliver");
+}
+
+/* Linux's virtio-iommu driver busy-waits for each request's used entry
+ * (__viommu_sync_req): a request that cannot be completed must not leave
+ * it spinning on a device that looks healthy.  The device cannot go on
+ * (a request was consumed, never answered): DEVICE_NEEDS_RESET and a
+ * configuration interrupt, virtio 2.1.2 ("The device SHOULD set
+ * DEVICE_NEEDS_RESET when it enters an error state that a reset is
+ * needed"). */
+static void iommu_used_ring_outside_ram(struct drv *d, struct virtio_iommu *vi)
+{
+	unsigned int config_msis;
+
+	iommu_bring_up(d, vi, NOT_RAM, EVT_AVAIL, EVT_USED);
+	config_msis = msi_count(0);
+	iommu_post_attach(d);
+	is_int(1, vi->requests, "virtio-iommu: the request was taken");
+	ok(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	   "virtio-iommu: a request whose used entry cannot be written sets DEVICE_NEEDS_RESET");
+	is_int(config_msis + 1, msi_count(0), "virtio-iommu: with a configuration interrupt");
+
+	/* The event queue: a fault event taken from the driver's buffer but
+	 * not returned. */
+	iommu_bring_up(d, vi, REQ_USED, EVT_AVAIL, NOT_RAM);
+	ok(!(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET), "virtio-iommu: a reset clears DEVICE_NEEDS_RESET");
+	iommu_post_attach(d);
+	is_int(1, used_idx(REQ_USED), "virtio-iommu: with good rings the request completes");
+	is_int(VIRTIO_IOMMU_S_OK, ((struct virtio_iommu_req_attach *)guest_mem_ptr(&mem, REQ_BUF,
+		sizeof(struct virtio_iommu_req_attach)))->tail.status, "virtio-iommu: ATTACH S_OK");
+	config_msis = msi_count(0);
+	set_desc(EVT_DESC, 0, EVT_BUF, sizeof(struct virtio_iommu_fault), VRING_DESC_F_WRITE, 0);
+	offer(EVT_AVAIL, 0);
+	iommu_raise_fault(vi->viommu);
+	drv_kick(d, 1);
+	is_int(1, vi->events, "virtio-iommu: the fault event was written into the buffer");
+	ok(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	   "virtio-iommu: an event whose used entry cannot be written sets DEVICE_NEEDS_RESET");
+	is_int(config_msis + 1, msi_count(0), "virtio-iommu: with a configuration interrupt");
+
+	/* The event queue's available ring outside RAM: no buffer can be taken. */
+	iommu_bring_up(d, vi, REQ_USED, NOT_RAM, EVT_USED);
+	iommu_raise_fault(vi->viommu);
+	drv_kick(d, 1);
+	ok(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	   "virtio-iommu: an event queue whose ring cannot be read sets DEVICE_NEEDS_RESET");
+}
+
 int main(void)
 {
 	static struct virtio_rng rng;
@@ -359,6 +470,24 @@ int main(void)
 	rng_bus_master(&d);
 	rng_wrapping_buffer(&d);
 	virtio_pci_stop(&rng.vd);
+
+	{
+		static struct virtio_iommu vi;
+		struct viommu_config cfg;
+		struct viommu *v;
+
+		viommu_default_config(&cfg);
+		v = viommu_create(&cfg, &ram_ops, &mem);
+		if (!v)
+			bail("viommu");
+		viommu_add_endpoint(v, ENDPOINT, "endpoint");
+		is_int(0, virtio_iommu_create(&vi, &bus, 4, &host, v), "a virtio-iommu in slot 4");
+		drv_probe(&d, &vi.vd, 0);
+		msix_vectors(&d, 2);
+		iommu_used_ring_outside_ram(&d, &vi);
+		virtio_pci_stop(&vi.vd);
+		viommu_destroy(v);
+	}
 
 	pci_bus_destroy(&bus);
 	guest_mem_free(&mem);
