@@ -15,6 +15,7 @@
 #            status 8 and the report names the class
 . "$top_srcdir/tests/tap/libtap.sh"
 . "$top_srcdir/tests/integration/run-vmm.sh"
+. "$top_srcdir/tests/integration/report-checks.sh"
 
 # What the guest must show, kept here and not read from the guest: the
 # guest driver (guest/dmatest/dmatest.c, dt_cases[]) prints its own case
@@ -152,6 +153,14 @@ correct_cases() {
 			"missing:${missing:- none}; failed:${failed:- none})"
 	done
 }
+# no_bounce_retries PART: the guest driver retried no command for want of
+# bounce slots (it retries up to 20 times, silently but for this count)
+no_bounce_retries() {
+	for b in $(report_bdfs "$1"); do
+		is 0 "$(guest_fact "$tmp/$1.log" "dmatest_${b}_bounce_retries")" \
+			"$1: $b: the guest driver retried no command for a full bounce pool"
+	done
+}
 # reasons PART: the violation classes in the report, one per line, sorted
 reasons() {
 	report "$1" | grep '"type":"violation"' | sed -n 's/.*"reason":"\([^"]*\)".*/\1/p' | sort -u
@@ -188,6 +197,9 @@ while read -r name cmds failed viol; do
 		"correct: $name ran $cmds commands, $failed failed, $viol violations"
 done <"$tmp/correct.devs"
 correct_cases correct
+report correct >"$tmp/correct.json"
+bounce_clean correct "$tmp/correct.json"
+no_bounce_retries correct
 
 # ---- zoo: each case's class, for its device, and nothing else ----
 log=$tmp/zoo.log
@@ -234,3 +246,6 @@ is "" "$(reasons untrusted | tr '\n' ' ')" "untrusted: the report holds no viola
 ok 'report untrusted | grep -q "^{\"type\":\"summary\",\"violations\":0[,}]"' \
 	"untrusted: report summary: 0 violations"
 correct_cases untrusted
+report untrusted >"$tmp/untrusted.json"
+bounce_clean untrusted "$tmp/untrusted.json"
+no_bounce_retries untrusted
