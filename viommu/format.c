@@ -4,7 +4,7 @@
  * one JSON object (viommu_violation_json).  Field meanings and examples:
  * docs/viommu.md, "Reports".  Both have snprintf semantics.
  */
-#include "viommu/viommu.h"
+#include "viommu/report.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

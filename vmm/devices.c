@@ -8,6 +8,7 @@
 #include "vmm/devices.h"
 #include "vmm/log.h"
 #include "vmm/sanitizer.h"
+#include "viommu/report.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,31 +16,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool mem_is_ram(void *opaque, uint64_t gpa, uint64_t len)
+/* What the virtio-iommu library needs from the machine. */
+static bool iommu_is_ram(void *opaque, uint64_t gpa, uint64_t len)
 {
-	return guest_mem_is_ram(opaque, gpa, len);
+	struct machine *m = opaque;
+
+	return guest_mem_is_ram(&m->mem, gpa, len);
 }
 
-static const struct viommu_mem_ops viommu_mem = { .is_ram = mem_is_ram };
-
-static void iommu_fault_kick(void *opaque)
+/* A refused DMA queued a fault event: wake the IOMMU device's I/O thread
+ * to post it on the event queue. */
+static void iommu_fault_pending(void *opaque)
 {
-	struct virtio_iommu *vi = opaque;
+	struct machine *m = opaque;
 
-	virtio_kick(&vi->vd);
+	virtio_kick(&m->iommu_dev->vd);
 }
 
-/* An endpoint's refused DMA wakes the IOMMU device to post the fault event. */
-static void attach_endpoint(struct machine *m, struct virtio_dev *vd)
+static const struct viommu_host_ops iommu_host = {
+	.is_ram = iommu_is_ram,
+	.fault_pending = iommu_fault_pending,
+};
+
+/* The endpoint goes behind the IOMMU (its port), its data DMA through the
+ * host bounce pool. */
+static int attach_endpoint(struct machine *m, struct virtio_dev *vd)
 {
+	int ret;
+
 	if (!m->viommu)
-		return;
-	viommu_add_endpoint(m->viommu, vd->dma.endpoint, vd->ops->name);
-	vd->dma.on_fault = iommu_fault_kick;
-	vd->dma.fault_opaque = m->iommu_dev;
-	/* Its data DMA is staged through the host bounce pool. */
+		return 0;
+	ret = viommu_add_endpoint(m->viommu, vd->dma.endpoint, vd->ops->name);
+	if (!ret)
+		ret = dma_attach_iommu(&vd->dma, m->viommu);
+	if (ret) {
+		pr_err("%s: cannot put it behind the IOMMU: %s", vd->ops->name, strerror(-ret));
+		return ret;
+	}
 	if (sanitizer_attach(m, &vd->dma, vd->ops->name))
 		pr_warn("%s: no bounce account: its DMA is not staged", vd->ops->name);
+	return 0;
 }
 
 /* The root port the plan puts loc behind, if any. */
@@ -114,7 +130,7 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		struct viommu_config vcfg;
 
 		viommu_default_config(&vcfg);
-		m->viommu = viommu_create(&vcfg, &viommu_mem, &m->mem);
+		m->viommu = viommu_create(&vcfg, &iommu_host, m);
 		m->iommu_dev = calloc(1, sizeof(*m->iommu_dev));
 		if (!m->viommu || !m->iommu_dev)
 			return -ENOMEM;
@@ -140,7 +156,9 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		ret = place_virtio(m, &plan, &plan.rng, &m->rng->vd);
 		if (ret)
 			return ret;
-		attach_endpoint(m, &m->rng->vd);
+		ret = attach_endpoint(m, &m->rng->vd);
+		if (ret)
+			return ret;
 	}
 	for (unsigned int i = 0; i < cfg->ndisks; i++) {
 		m->blk[i] = calloc(1, sizeof(*m->blk[i]));
@@ -157,7 +175,9 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		ret = place_virtio(m, &plan, &plan.blk[i], &m->blk[i]->vd);
 		if (ret)
 			return ret;
-		attach_endpoint(m, &m->blk[i]->vd);
+		ret = attach_endpoint(m, &m->blk[i]->vd);
+		if (ret)
+			return ret;
 	}
 	for (unsigned int i = 0; i < cfg->ndmatest; i++) {
 		const struct devices_loc *loc = &plan.dmatest[i];

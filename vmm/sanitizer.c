@@ -3,6 +3,7 @@
 #include "vmm/dmatest.h"
 #include "vmm/exit_codes.h"
 #include "vmm/log.h"
+#include "viommu/report.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -61,13 +62,6 @@ int sanitizer_attach(struct machine *m, struct dma_space *dma, const char *name)
 	return dma->bounce ? 0 : -errno;
 }
 
-static void iommu_fault_kick(void *opaque)
-{
-	struct virtio_iommu *vi = opaque;
-
-	virtio_kick(&vi->vd);
-}
-
 int sanitizer_add_dmatest(struct machine *m, const struct vmm_config *cfg, unsigned int i,
 			  unsigned int busnr, unsigned int slot)
 {
@@ -87,9 +81,13 @@ int sanitizer_add_dmatest(struct machine *m, const struct vmm_config *cfg, unsig
 
 	snprintf(name, sizeof(name), "dmatest%u", i);
 	if (m->viommu) {
-		viommu_add_endpoint(m->viommu, p.dma.endpoint, name);
-		p.dma.on_fault = iommu_fault_kick;
-		p.dma.fault_opaque = m->iommu_dev;
+		ret = viommu_add_endpoint(m->viommu, p.dma.endpoint, name);
+		if (!ret)
+			ret = dma_attach_iommu(&p.dma, m->viommu);
+		if (ret) {
+			pr_err("%s: cannot put it behind the IOMMU: %s", name, strerror(-ret));
+			return ret;
+		}
 	}
 	ret = sanitizer_attach(m, &p.dma, name);
 	if (ret)

@@ -405,6 +405,8 @@ int virtio_pci_init(struct virtio_dev *vd, struct pci_bus *bus, unsigned int slo
 	vd->priv = priv;
 	vd->host = host;
 	vd->behind_iommu = iommu != NULL;
+	/* Its port on the IOMMU is opened when the device is registered
+	 * there, at its final BDF (dma_attach_iommu); no DMA until then. */
 	vd->dma = (struct dma_space){ .mem = host->mem, .iommu = iommu, .endpoint = pci_bdf(slot, 0) };
 	pthread_mutex_init(&vd->lock, NULL);
 	vd->kick_fd = vd->stop_fd = -1;
