@@ -14,7 +14,9 @@ vmm_libvmmcore_a_SOURCES = \
 	vmm/serial.c vmm/serial.h \
 	vmm/dma.c vmm/dma.h \
 	vmm/dmatest.c vmm/dmatest.h guest/dmatest/dmatest_hw.h \
-	vmm/pci.c vmm/pci.h vmm/pci_root_port.c \
+	vmm/pci_config.c vmm/pci_config.h \
+	vmm/pci_root_port.c vmm/pci_root_port.h \
+	vmm/pci.c vmm/pci.h \
 	vmm/devices_plan.c vmm/devices.h \
 	vmm/virtqueue.c vmm/virtqueue.h \
 	vmm/virtio_pci.c vmm/virtio_pci.h \
