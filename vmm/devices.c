@@ -54,7 +54,8 @@ static int add_root_port(struct machine *m, const struct devices_plan *plan,
 	p = &plan->port[loc->port];
 	ret = pci_add_root_port(&m->pci, p->slot, p->secondary_bus, p->external_facing);
 	if (ret)
-		pr_err("cannot create the PCIe root port 00:%02x.0: %s", p->slot, strerror(-ret));
+		pr_err("cannot create the PCIe root port %s: %s", pci_bdf_str(pci_bdf(p->slot, 0)).s,
+		       strerror(-ret));
 	return ret;
 }
 
@@ -80,8 +81,8 @@ static int place_virtio(struct machine *m, const struct devices_plan *plan,
 		ret = pci_register_at(&m->pci, &vd->pci, loc->bus, loc->slot);
 	}
 	if (ret) {
-		pr_err("%s: cannot place it at %02x:%02x.0: %s", vd->ops->name, loc->bus, loc->slot,
-		       strerror(-ret));
+		pr_err("%s: cannot place it at %s: %s", vd->ops->name,
+		       pci_bdf_str(pci_bdf_at(loc->bus, loc->slot, 0)).s, strerror(-ret));
 		return ret;
 	}
 	vd->dma.endpoint = pci_device_bdf(&vd->pci);
@@ -238,16 +239,15 @@ struct report_ctx {
 static void report_endpoint(void *opaque, const struct viommu_endpoint_stats *s)
 {
 	struct report_ctx *ctx = opaque;
+	struct pci_bdf_str bdf = pci_bdf_str(s->endpoint_id);
 
-	pr_info("iommu: %02x:%02x.%u %-11s attach %" PRIu64 ", detach %" PRIu64 ", map %" PRIu64
+	pr_info("iommu: %s %-11s attach %" PRIu64 ", detach %" PRIu64 ", map %" PRIu64
 		" (%" PRIu64 " bytes), unmap %" PRIu64 " (%" PRIu64 " bytes), translations %" PRIu64
 		", refused %" PRIu64,
-		s->endpoint_id >> 8, (s->endpoint_id >> 3) & 0x1f, s->endpoint_id & 7, s->name,
-		s->attaches, s->detaches, s->maps, s->map_bytes, s->unmaps, s->unmap_bytes,
+		bdf.s, s->name, s->attaches, s->detaches, s->maps, s->map_bytes, s->unmaps, s->unmap_bytes,
 		s->translations, s->faults);
 	if (ctx->json) {
-		fprintf(ctx->json, "{\"type\":\"endpoint\",\"bdf\":\"%02x:%02x.%u\",\"name\":",
-			s->endpoint_id >> 8, (s->endpoint_id >> 3) & 0x1f, s->endpoint_id & 7);
+		fprintf(ctx->json, "{\"type\":\"endpoint\",\"bdf\":\"%s\",\"name\":", bdf.s);
 		json_string(ctx->json, s->name);
 		fprintf(ctx->json, ",\"attaches\":%" PRIu64 ",\"detaches\":%" PRIu64 ",\"maps\":%" PRIu64
 			",\"map_bytes\":%" PRIu64 ",\"unmaps\":%" PRIu64 ",\"unmap_bytes\":%" PRIu64

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "vmm/pci_config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void pci_set_word(struct pci_device *d, unsigned int off, uint16_t v)
@@ -102,4 +103,12 @@ uint64_t pci_bar_addr(const struct pci_device *dev, unsigned int bar)
 bool pci_memory_enabled(const struct pci_device *dev)
 {
 	return pci_get_word(dev, PCI_COMMAND) & PCI_COMMAND_MEMORY;
+}
+
+struct pci_bdf_str pci_bdf_str(uint32_t bdf)
+{
+	struct pci_bdf_str out;
+
+	snprintf(out.s, sizeof(out.s), "%02x:%02x.%u", bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
+	return out;
 }

@@ -93,6 +93,16 @@ static inline uint16_t pci_device_bdf(const struct pci_device *dev)
 	return pci_bdf_at(dev->busnr, dev->slot, 0);
 }
 
+/*
+ * A BDF as text, "bb:dd.f" (lspci's form), by value so that it can stand
+ * in an argument list:  pr_info("%s", pci_bdf_str(bdf).s).  Endpoint IDs
+ * are 32-bit: bits above the bus number widen the bus field, not cut it.
+ */
+struct pci_bdf_str {
+	char s[12];
+};
+struct pci_bdf_str pci_bdf_str(uint32_t bdf);
+
 /* Standard header offsets/bits used here (names as in pci_regs.h). */
 #define PCI_VENDOR_ID      0x00
 #define PCI_DEVICE_ID      0x02

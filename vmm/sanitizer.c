@@ -55,8 +55,7 @@ int sanitizer_attach(struct machine *m, struct dma_space *dma, const char *name)
 {
 	char acct[32];
 
-	snprintf(acct, sizeof(acct), "%02x:%02x.%u %s", dma->endpoint >> 8,
-		 (dma->endpoint >> 3) & 0x1f, dma->endpoint & 7, name);
+	snprintf(acct, sizeof(acct), "%s %s", pci_bdf_str(dma->endpoint).s, name);
 	dma->bounce = swiotlb_account_create(m->bounce, acct);
 	return dma->bounce ? 0 : -errno;
 }
@@ -96,7 +95,8 @@ int sanitizer_add_dmatest(struct machine *m, const struct vmm_config *cfg, unsig
 		return ret;
 	m->dmatest[i] = dmatest_create(&m->pci, busnr, slot, &p);
 	if (!m->dmatest[i]) {
-		pr_err("cannot create %s at %02x:%02x.0: %s", name, busnr, slot, strerror(errno));
+		pr_err("cannot create %s at %s: %s", name, pci_bdf_str(p.dma.endpoint).s,
+		       strerror(errno));
 		return -errno;
 	}
 	m->ndmatest = i + 1;
@@ -192,20 +192,19 @@ int sanitizer_report(struct machine *m, FILE *json)
 
 	for (unsigned int i = 0; i < m->ndmatest; i++) {
 		struct dmatest_stats s;
-		uint32_t ep = dmatest_endpoint(m->dmatest[i]);
+		struct pci_bdf_str bdf = pci_bdf_str(dmatest_endpoint(m->dmatest[i]));
 
 		dmatest_stats(m->dmatest[i], &s);
-		pr_info("dmatest: %02x:%02x.%u %s: %" PRIu64 " commands (%" PRIu64 " failed), %" PRIu64
+		pr_info("dmatest: %s %s: %" PRIu64 " commands (%" PRIu64 " failed), %" PRIu64
 			" bytes moved, %" PRIu64 " violations, %" PRIu64 " leaked mappings",
-			ep >> 8, (ep >> 3) & 0x1f, ep & 7, dmatest_name(m->dmatest[i]), s.commands,
-			s.failed, s.bytes_moved, s.violations, s.leaks_found);
+			bdf.s, dmatest_name(m->dmatest[i]), s.commands, s.failed, s.bytes_moved,
+			s.violations, s.leaks_found);
 		if (json)
-			fprintf(json, "{\"type\":\"dmatest\",\"bdf\":\"%02x:%02x.%u\",\"name\":\"%s\","
+			fprintf(json, "{\"type\":\"dmatest\",\"bdf\":\"%s\",\"name\":\"%s\","
 				"\"commands\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"bytes_moved\":%" PRIu64
 				",\"violations\":%" PRIu64 ",\"leaked_mappings\":%" PRIu64
 				",\"bounce_exhausted\":%" PRIu64 "}\n",
-				ep >> 8, (ep >> 3) & 0x1f, ep & 7, dmatest_name(m->dmatest[i]),
-				s.commands, s.failed, s.bytes_moved, s.violations, s.leaks_found,
+				bdf.s, dmatest_name(m->dmatest[i]), s.commands, s.failed, s.bytes_moved, s.violations, s.leaks_found,
 				s.bounce_exhausted);
 	}
 	if (m->bounce) {
