@@ -3,14 +3,13 @@
  * The machine's PCI devices: the virtio-iommu in slot 1, the endpoints
  * behind it (virtio-rng in slot 2, virtio-blk disks from slot 3, dmatest
  * devices from slot 8; untrusted ones below root ports in those slots, see
- * devices_plan()), and the exit report of IOMMU activity and refused DMAs.
+ * devices_plan()).  The exit report is vmm/report.c's.
  */
 #include "vmm/devices.h"
 #include "vmm/log.h"
 #include "vmm/sanitizer.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,45 +227,4 @@ void devices_destroy(struct machine *m)
 	if (m->viommu)
 		viommu_destroy(m->viommu);
 	pci_bus_destroy(&m->pci);
-}
-
-/* --- the exit report --------------------------------------------------- */
-
-struct report_ctx {
-	FILE *json;
-};
-
-static void report_endpoint(void *opaque, const struct viommu_endpoint_stats *s)
-{
-	struct report_ctx *ctx = opaque;
-	struct pci_bdf_str bdf = pci_bdf_str(s->endpoint_id);
-
-	pr_info("iommu: %s %-11s attach %" PRIu64 ", detach %" PRIu64 ", map %" PRIu64
-		" (%" PRIu64 " bytes), unmap %" PRIu64 " (%" PRIu64 " bytes), translations %" PRIu64
-		", refused %" PRIu64,
-		bdf.s, s->name, s->attaches, s->detaches, s->maps, s->map_bytes, s->unmaps, s->unmap_bytes,
-		s->translations, s->faults);
-	if (ctx->json) {
-		fprintf(ctx->json, "{\"type\":\"endpoint\",\"bdf\":\"%s\",\"name\":", bdf.s);
-		json_string(ctx->json, s->name);
-		fprintf(ctx->json, ",\"attaches\":%" PRIu64 ",\"detaches\":%" PRIu64 ",\"maps\":%" PRIu64
-			",\"map_bytes\":%" PRIu64 ",\"unmaps\":%" PRIu64 ",\"unmap_bytes\":%" PRIu64
-			",\"translations\":%" PRIu64 ",\"refused\":%" PRIu64 "}\n",
-			s->attaches, s->detaches, s->maps, s->map_bytes, s->unmaps, s->unmap_bytes,
-			s->translations, s->faults);
-	}
-}
-
-int devices_report(struct machine *m, FILE *json)
-{
-	struct report_ctx ctx = { .json = json };
-
-	if (m->viommu)
-		viommu_for_each_endpoint(m->viommu, report_endpoint, &ctx);
-	sanitizer_report(m, json);
-	if (json && (fflush(json) != 0 || ferror(json))) {
-		pr_err("cannot write the report: %s", strerror(errno));
-		return -EIO;
-	}
-	return 0;
 }

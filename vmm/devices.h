@@ -2,8 +2,6 @@
 #ifndef VMM_DEVICES_H
 #define VMM_DEVICES_H
 
-#include <stdio.h>
-
 #include "vmm/acpi.h"
 #include "vmm/cli.h"
 #include "vmm/machine.h"
@@ -65,8 +63,5 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 int devices_start(struct machine *m);
 void devices_stop(struct machine *m);
 void devices_destroy(struct machine *m);
-/* IOMMU activity per endpoint and every refused DMA: stderr, and JSON lines
- * to `json` when not NULL. */
-int devices_report(struct machine *m, FILE *json);
 
 #endif

@@ -26,7 +26,7 @@ nodist_vmm_libvmmcore_a_SOURCES = vmm/dsdt.hex
 
 bin_PROGRAMS += vmm/vmm
 vmm_vmm_SOURCES = vmm/main.c vmm/kvm.c vmm/vcpu.c vmm/probe.c vmm/machine.h \
-	vmm/devices.c vmm/devices.h vmm/sanitizer.c vmm/sanitizer.h
+	vmm/devices.c vmm/devices.h vmm/sanitizer.c vmm/sanitizer.h vmm/report.c vmm/report.h
 vmm_vmm_CPPFLAGS = $(AM_CPPFLAGS) -DVMM_DEFAULT_GUEST_DIR='"$(abs_top_builddir)/guest/out"'
 vmm_vmm_LDADD = vmm/libvmmcore.a viommu/libviommu.a swiotlb/libswiotlb.a
 

@@ -2,8 +2,6 @@
 #ifndef VMM_SANITIZER_H
 #define VMM_SANITIZER_H
 
-#include <stdio.h>
-
 #include "vmm/cli.h"
 #include "vmm/dma.h"
 #include "vmm/machine.h"
@@ -12,8 +10,8 @@
  * The DMA sanitizer's VMM side: the host bounce pool every endpoint's data
  * DMA is staged through, the handling of each DMA-API violation the
  * virtio-iommu library classifies (a rate-limited log line, the offending
- * device's verdict registers, --dma-errors=fatal), the dmatest devices,
- * and the exit report (human summary on stderr, JSON lines for --report).
+ * device's verdict registers, --dma-errors=fatal), the dmatest devices.
+ * The exit report is vmm/report.c's.
  */
 
 /* Before any endpoint: the bounce pool and the violation callback. */
@@ -26,9 +24,5 @@ int sanitizer_add_dmatest(struct machine *m, const struct vmm_config *cfg, unsig
 int sanitizer_start(struct machine *m);
 void sanitizer_stop(struct machine *m);
 void sanitizer_destroy(struct machine *m);
-/* Bounce pool and dmatest statistics, every violation; JSON lines to json. */
-int sanitizer_report(struct machine *m, FILE *json);
-/* s as a JSON string literal (quotes and escapes) on f. */
-void json_string(FILE *f, const char *s);
 
 #endif
