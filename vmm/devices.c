@@ -6,6 +6,7 @@
  * devices_plan()).  The exit report is vmm/report.c's.
  */
 #include "vmm/devices.h"
+#include "vmm/dmatest.h"
 #include "vmm/log.h"
 #include "vmm/sanitizer.h"
 
@@ -28,17 +29,26 @@ static void iommu_fault_kick(void *opaque)
 	virtio_kick(&vi->vd);
 }
 
-/* An endpoint's refused DMA wakes the IOMMU device to post the fault event. */
-static void attach_endpoint(struct machine *m, struct virtio_dev *vd)
+/*
+ * Wire an endpoint's DMA, once its BDF (dma->endpoint) is final: the IOMMU
+ * learns the endpoint, a refused DMA of it wakes the virtio-iommu's I/O
+ * thread to post the fault event, and its data DMA is staged through a
+ * bounce account of its own.  Every endpoint goes through here, virtio or
+ * not.
+ */
+static int attach_endpoint(struct machine *m, struct dma_space *dma, const char *name)
 {
-	if (!m->viommu)
-		return;
-	viommu_add_endpoint(m->viommu, vd->dma.endpoint, vd->ops->name);
-	vd->dma.on_fault = iommu_fault_kick;
-	vd->dma.fault_opaque = m->iommu_dev;
-	/* Its data DMA is staged through the host bounce pool. */
-	if (sanitizer_attach(m, &vd->dma, vd->ops->name))
-		pr_warn("%s: no bounce account: its DMA is not staged", vd->ops->name);
+	int ret;
+
+	if (m->viommu) {
+		viommu_add_endpoint(m->viommu, dma->endpoint, name);
+		dma->on_fault = iommu_fault_kick;
+		dma->fault_opaque = m->iommu_dev;
+	}
+	ret = sanitizer_attach(m, dma, name);
+	if (ret)
+		pr_err("%s: no bounce account: %s", name, strerror(-ret));
+	return ret;
 }
 
 /* The root port the plan puts loc behind, if any. */
@@ -85,6 +95,39 @@ static int place_virtio(struct machine *m, const struct devices_plan *plan,
 		return ret;
 	}
 	vd->dma.endpoint = pci_device_bdf(&vd->pci);
+	return 0;
+}
+
+/* dmatest device i of cfg at loc (its root port, if any, exists already). */
+static int add_dmatest(struct machine *m, const struct vmm_config *cfg, unsigned int i,
+		       const struct devices_loc *loc)
+{
+	struct dmatest_params p = {
+		.index = i,
+		.width = cfg->dmatest[i].width,
+		.dma = {
+			.mem = &m->mem,
+			.iommu = m->viommu,
+			.endpoint = pci_bdf_at(loc->bus, loc->slot, 0),
+		},
+		.signal_msi = kvm_signal_msi,
+		.msi_opaque = m,
+	};
+	char name[16];
+	int ret;
+
+	snprintf(name, sizeof(name), "dmatest%u", i);
+	/* Before it exists: the device keeps a copy of its dma_space. */
+	ret = attach_endpoint(m, &p.dma, name);
+	if (ret)
+		return ret;
+	m->dmatest[i] = dmatest_create(&m->pci, loc->bus, loc->slot, &p);
+	if (!m->dmatest[i]) {
+		ret = -errno;
+		pr_err("cannot create %s at %s: %s", name, pci_bdf_str(p.dma.endpoint).s, strerror(-ret));
+		return ret;
+	}
+	m->ndmatest = i + 1;
 	return 0;
 }
 
@@ -140,7 +183,9 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		ret = place_virtio(m, &plan, &plan.rng, &m->rng->vd);
 		if (ret)
 			return ret;
-		attach_endpoint(m, &m->rng->vd);
+		ret = attach_endpoint(m, &m->rng->vd.dma, m->rng->vd.ops->name);
+		if (ret)
+			return ret;
 	}
 	for (unsigned int i = 0; i < cfg->ndisks; i++) {
 		m->blk[i] = calloc(1, sizeof(*m->blk[i]));
@@ -157,7 +202,9 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		ret = place_virtio(m, &plan, &plan.blk[i], &m->blk[i]->vd);
 		if (ret)
 			return ret;
-		attach_endpoint(m, &m->blk[i]->vd);
+		ret = attach_endpoint(m, &m->blk[i]->vd.dma, m->blk[i]->vd.ops->name);
+		if (ret)
+			return ret;
 	}
 	for (unsigned int i = 0; i < cfg->ndmatest; i++) {
 		const struct devices_loc *loc = &plan.dmatest[i];
@@ -166,7 +213,7 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		ret = add_root_port(m, &plan, loc);
 		if (ret)
 			return ret;
-		ret = sanitizer_add_dmatest(m, cfg, i, loc->bus, loc->slot);
+		ret = add_dmatest(m, cfg, i, loc);
 		if (ret)
 			return ret;
 	}
@@ -196,12 +243,22 @@ int devices_start(struct machine *m)
 			return ret;
 		}
 	}
-	return sanitizer_start(m);
+	for (unsigned int i = 0; i < m->ndmatest; i++) {
+		int ret = dmatest_start(m->dmatest[i]);
+
+		if (ret) {
+			pr_err("%s: cannot start its DMA engine thread: %s",
+			       dmatest_name(m->dmatest[i]), strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
 }
 
 void devices_stop(struct machine *m)
 {
-	sanitizer_stop(m);
+	for (unsigned int i = 0; i < m->ndmatest; i++)
+		dmatest_stop(m->dmatest[i]);
 	for (unsigned int i = 0; i < 2 + m->nblk; i++) {
 		struct virtio_dev *vd = each_dev(m, i);
 
@@ -223,6 +280,9 @@ void devices_destroy(struct machine *m)
 		free(m->iommu_dev->resp_buf);
 		free(m->iommu_dev);
 	}
+	for (unsigned int i = 0; i < m->ndmatest; i++)
+		dmatest_destroy(m->dmatest[i]);
+	m->ndmatest = 0;
 	sanitizer_destroy(m);
 	if (m->viommu)
 		viommu_destroy(m->viommu);

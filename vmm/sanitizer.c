@@ -7,10 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include "guest/dmatest/dmatest_hw.h"
 
 /* At most this many violation lines per 5 s while the guest runs; the
  * exit report and --report carry every recorded one. */
@@ -43,9 +40,11 @@ int sanitizer_setup(struct machine *m, const struct vmm_config *cfg)
 	m->violation_rl = (struct ratelimit)RATELIMIT_INIT(5000, VIOLATION_LOG_BURST);
 	m->bounce = swiotlb_pool_create(cfg->bounce_pool_bytes);
 	if (!m->bounce) {
+		int ret = -errno;
+
 		pr_err("cannot create the %" PRIu64 "-byte bounce pool: %s", cfg->bounce_pool_bytes,
-		       strerror(errno));
-		return -errno;
+		       strerror(-ret));
+		return ret;
 	}
 	if (m->viommu)
 		viommu_set_violation_cb(m->viommu, on_violation, m);
@@ -61,74 +60,8 @@ int sanitizer_attach(struct machine *m, struct dma_space *dma, const char *name)
 	return dma->bounce ? 0 : -errno;
 }
 
-static void iommu_fault_kick(void *opaque)
-{
-	struct virtio_iommu *vi = opaque;
-
-	virtio_kick(&vi->vd);
-}
-
-int sanitizer_add_dmatest(struct machine *m, const struct vmm_config *cfg, unsigned int i,
-			  unsigned int busnr, unsigned int slot)
-{
-	struct dmatest_params p = {
-		.index = i,
-		.width = cfg->dmatest[i].width,
-		.dma = {
-			.mem = &m->mem,
-			.iommu = m->viommu,
-			.endpoint = (uint32_t)(busnr << 8 | slot << 3),
-		},
-		.signal_msi = kvm_signal_msi,
-		.msi_opaque = m,
-	};
-	char name[16];
-	int ret;
-
-	snprintf(name, sizeof(name), "dmatest%u", i);
-	if (m->viommu) {
-		viommu_add_endpoint(m->viommu, p.dma.endpoint, name);
-		p.dma.on_fault = iommu_fault_kick;
-		p.dma.fault_opaque = m->iommu_dev;
-	}
-	ret = sanitizer_attach(m, &p.dma, name);
-	if (ret)
-		return ret;
-	m->dmatest[i] = dmatest_create(&m->pci, busnr, slot, &p);
-	if (!m->dmatest[i]) {
-		pr_err("cannot create %s at %s: %s", name, pci_bdf_str(p.dma.endpoint).s,
-		       strerror(errno));
-		return -errno;
-	}
-	m->ndmatest = i + 1;
-	return 0;
-}
-
-int sanitizer_start(struct machine *m)
-{
-	for (unsigned int i = 0; i < m->ndmatest; i++) {
-		int ret = dmatest_start(m->dmatest[i]);
-
-		if (ret) {
-			pr_err("%s: cannot start its DMA engine thread: %s",
-			       dmatest_name(m->dmatest[i]), strerror(-ret));
-			return ret;
-		}
-	}
-	return 0;
-}
-
-void sanitizer_stop(struct machine *m)
-{
-	for (unsigned int i = 0; i < m->ndmatest; i++)
-		dmatest_stop(m->dmatest[i]);
-}
-
 void sanitizer_destroy(struct machine *m)
 {
-	for (unsigned int i = 0; i < m->ndmatest; i++)
-		dmatest_destroy(m->dmatest[i]);
-	m->ndmatest = 0;
 	swiotlb_pool_destroy(m->bounce);
 	m->bounce = NULL;
 }
