@@ -17,7 +17,7 @@ vmm_libvmmcore_a_SOURCES = \
 	vmm/pci_config.c vmm/pci_config.h \
 	vmm/pci_root_port.c vmm/pci_root_port.h \
 	vmm/pci.c vmm/pci.h \
-	vmm/devices_plan.c vmm/devices.h \
+	vmm/devices_plan.c vmm/devices_plan.h \
 	vmm/virtqueue.c vmm/virtqueue.h \
 	vmm/virtio_pci.c vmm/virtio_pci.h \
 	vmm/virtio_blk.c vmm/virtio_rng.c vmm/virtio_iommu.c vmm/virtio_devices.h \
