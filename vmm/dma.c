@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "vmm/dma.h"
 #include "vmm/log.h"
+#include "vmm/pci_config.h"
 
 #include <errno.h>
 #include <string.h>
@@ -253,10 +254,9 @@ static int seg_alloc(struct dma_space *d, size_t len, struct swiotlb_seg *seg)
 
 	if (ret == -ENOSPC) {
 		d->bounce_exhausted++;
-		pr_ratelimited(LOG_WARN, "%02x:%02x.%u %s: bounce pool exhausted, %zu-byte DMA "
+		pr_ratelimited(LOG_WARN, "%s %s: bounce pool exhausted, %zu-byte DMA "
 			       "failed as an I/O error (see --bounce-pool)",
-			       d->endpoint >> 8, (d->endpoint >> 3) & 0x1f, d->endpoint & 7,
-			       swiotlb_account_name(d->bounce), len);
+			       pci_bdf_str(d->endpoint).s, swiotlb_account_name(d->bounce), len);
 	}
 	return ret;
 }

@@ -82,8 +82,8 @@ void virtio_needs_reset(struct virtio_dev *vd, const char *why)
 {
 	if (vd->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
-	pr_ratelimited(LOG_WARN, "%s (%02x:%02x.0): %s: device needs reset", vd->ops->name,
-		       vd->pci.busnr, vd->pci.slot, why);
+	pr_ratelimited(LOG_WARN, "%s (%s): %s: device needs reset", vd->ops->name,
+		       pci_bdf_str(pci_device_bdf(&vd->pci)).s, why);
 	vd->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	if (vd->status & VIRTIO_CONFIG_S_DRIVER_OK)
 		virtio_config_interrupt(vd);
