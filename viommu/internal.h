@@ -142,6 +142,7 @@ struct viommu_port {
 	/* Under lock. */
 	struct tlb_entry tlb[VIOMMU_TLB_ENTRIES];
 	unsigned int tlb_next;            /* round-robin replacement */
+	unsigned int tlb_hit;             /* the entry that answered last: tried first */
 	struct pending_violation pending[VIOMMU_PORT_PENDING];
 	unsigned int npending;
 	bool fault_queued;

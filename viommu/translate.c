@@ -37,14 +37,21 @@ static void tlb_invalidate(struct viommu_port *p, uint64_t start, uint64_t end)
 	}
 }
 
-/* An empty entry (start > end) never matches. */
-static const struct tlb_entry *tlb_lookup(const struct viommu_port *p, uint64_t iova)
+/* An empty entry (start > end) never matches.  The entry that answered
+ * last is tried first: a device's accesses come in runs (one ring, one
+ * buffer). */
+static inline const struct tlb_entry *tlb_lookup(struct viommu_port *p, uint64_t iova)
 {
-	for (unsigned int i = 0; i < VIOMMU_TLB_ENTRIES; i++) {
-		const struct tlb_entry *e = &p->tlb[i];
+	const struct tlb_entry *e = &p->tlb[p->tlb_hit];
 
-		if (iova >= e->start && iova <= e->end)
+	if (iova >= e->start && iova <= e->end)
+		return e;
+	for (unsigned int i = 0; i < VIOMMU_TLB_ENTRIES; i++) {
+		e = &p->tlb[i];
+		if (iova >= e->start && iova <= e->end) {
+			p->tlb_hit = i;
 			return e;
+		}
 	}
 	return NULL;
 }
@@ -151,17 +158,14 @@ void viommu_dma_begin(struct viommu_port *p)
 	}
 }
 
-void viommu_dma_end(struct viommu_port *p)
+/* The end of a window that refused something: deliver after the unlock. */
+static __attribute__((noinline, cold)) void end_with_refusals(struct viommu_port *p)
 {
 	struct pending_violation pend[VIOMMU_PORT_PENDING];
 	unsigned int n = p->npending;
 	bool fault = p->fault_queued;
 	struct viommu *v = p->v;
 
-	if (!n && !fault) {
-		pthread_mutex_unlock(&p->lock);
-		return;
-	}
 	memcpy(pend, p->pending, n * sizeof(*pend));
 	p->npending = 0;
 	p->fault_queued = false;
@@ -171,6 +175,14 @@ void viommu_dma_end(struct viommu_port *p)
 			pend[i].fn(pend[i].opaque, &pend[i].rec);
 	if (fault && v->host.fault_pending)
 		v->host.fault_pending(v->host_opaque);
+}
+
+void viommu_dma_end(struct viommu_port *p)
+{
+	if (p->npending || p->fault_queued)
+		end_with_refusals(p);
+	else
+		pthread_mutex_unlock(&p->lock);
 }
 
 /* A refusal inside a window: its callback and the fault kick wait for the
@@ -261,7 +273,7 @@ static bool permitted(uint32_t flags, unsigned int access)
 
 /* Append [gpa, gpa + plen) to x, merged with the previous piece when
  * physically contiguous.  false: x is full (nothing added). */
-static bool add_piece(struct viommu_xlate *x, uint64_t gpa, uint64_t plen)
+static inline bool add_piece(struct viommu_xlate *x, uint64_t gpa, uint64_t plen)
 {
 	if (x->pieces) {
 		struct viommu_piece *prev = x->n ? &x->pieces[x->n - 1] : NULL;
@@ -289,8 +301,9 @@ struct dma_walk {
  * From cur on, under v->lock: the domain's tree, one lower-bound descent
  * then in-order steps; fills the IOTLB on the way; classifies refusals.
  */
-static enum viommu_violation translate_locked(struct viommu_port *p, const struct dma_walk *w,
-					      uint64_t cur, struct viommu_xlate *x)
+static __attribute__((noinline)) enum viommu_violation
+translate_locked(struct viommu_port *p, const struct dma_walk *w, uint64_t cur,
+		 struct viommu_xlate *x)
 {
 	struct viommu *v = p->v;
 	struct viommu_endpoint *ep = p->ep;
