@@ -19,6 +19,7 @@
  */
 #include "vmm/dmatest.h"
 #include "vmm/log.h"
+#include "viommu/report.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -97,8 +97,8 @@ void virtio_needs_reset(struct virtio_dev *vd, const char *why)
 {
 	if (vd->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
-	pr_ratelimited(LOG_WARN, "%s (%02x:%02x.0): %s: device needs reset", vd->ops->name,
-		       vd->pci.busnr, vd->pci.slot, why);
+	pr_ratelimited(LOG_WARN, "%s (%s): %s: device needs reset", vd->ops->name,
+		       pci_bdf_str(pci_device_bdf(&vd->pci)).s, why);
 	vd->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	if (vd->status & VIRTIO_CONFIG_S_DRIVER_OK)
 		virtio_config_interrupt(vd);
@@ -446,6 +446,8 @@ int virtio_pci_init(struct virtio_dev *vd, struct pci_bus *bus, unsigned int slo
 	vd->priv = priv;
 	vd->host = host;
 	vd->behind_iommu = iommu != NULL;
+	/* Its port on the IOMMU is opened when the device is registered
+	 * there, at its final BDF (dma_attach_iommu); no DMA until then. */
 	vd->dma = (struct dma_space){ .mem = host->mem, .iommu = iommu, .endpoint = pci_bdf(slot, 0) };
 	pthread_mutex_init(&vd->lock, NULL);
 	vd->kick_fd = vd->stop_fd = -1;

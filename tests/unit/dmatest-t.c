@@ -55,7 +55,7 @@ static bool is_ram(void *o, uint64_t gpa, uint64_t len)
 	return guest_mem_is_ram(o, gpa, len);
 }
 
-static const struct viommu_mem_ops ram_ops = { .is_ram = is_ram };
+static const struct viommu_host_ops ram_ops = { .is_ram = is_ram };
 
 static int fake_msi(void *o, uint64_t addr, uint32_t data)
 {
@@ -147,7 +147,9 @@ static void setup_dev(struct dev *d, unsigned int slot, unsigned int width, unsi
 
 	p.dma.bounce = swiotlb_account_create(pool, index ? "dmatest1" : "dmatest0");
 	d->bdf = pci_bdf(slot, 0);
-	viommu_add_endpoint(iommu, d->bdf, index ? "dmatest1" : "dmatest0");
+	if (viommu_add_endpoint(iommu, d->bdf, index ? "dmatest1" : "dmatest0") ||
+	    dma_attach_iommu(&p.dma, iommu))
+		bail("cannot put dmatest%u behind the IOMMU", index);
 	d->dt = dmatest_create(&bus, 0, slot, &p);
 	ok(d->dt != NULL, "dmatest%u (width %u) created", index, width);
 	if (!d->dt)
@@ -379,8 +381,10 @@ static void test_master_and_leak(struct dev *d)
 static void test_dma_write(void)
 {
 	static uint8_t src[600 << 10];
-	struct dma_space d = { .mem = &mem, .iommu = iommu, .endpoint = devs[0].bdf };
+	struct dma_space d = { .mem = &mem, .endpoint = devs[0].bdf };
 
+	if (dma_attach_iommu(&d, iommu))
+		bail("dma_attach_iommu");
 	d.bounce = swiotlb_account_create(pool, "dma-write");
 	memset(src, 0x6b, sizeof(src));
 	fill_gpa(GPA_RW, 0, 2 << 20);

@@ -69,7 +69,7 @@ static bool is_ram(void *o, uint64_t gpa, uint64_t len)
 	return guest_mem_is_ram(o, gpa, len);
 }
 
-static const struct viommu_mem_ops ram_ops = { .is_ram = is_ram };
+static const struct viommu_host_ops ram_ops = { .is_ram = is_ram };
 
 static struct virtio_host host = { .signal_msi = fake_msi, .ioeventfd = no_ioeventfd };
 
@@ -394,11 +394,14 @@ static void iommu_post_attach(struct drv *d)
 /* A fault for the driver: the endpoint reads an IOVA nothing maps. */
 static void iommu_raise_fault(struct viommu *v)
 {
-	struct dma_space ep = { .mem = &mem, .iommu = v, .endpoint = ENDPOINT };
+	struct dma_space ep = { .mem = &mem, .endpoint = ENDPOINT };
 	uint8_t buf[8];
 
+	if (dma_attach_iommu(&ep, v))
+		bail("dma_attach_iommu");
 	if (dma_read_coherent(&ep, 0x7000000, buf, sizeof(buf)) != -EFAULT || !viommu_has_fault(v))
 		bail("no fault event to deliver");
+	dma_detach_iommu(&ep);
 }
 
 /* Linux's virtio-iommu driver busy-waits for each request's used entry

@@ -63,7 +63,7 @@ static int pop_fresh(void)
 }
 
 static bool mem_is_ram(void *o, uint64_t gpa, uint64_t len) { return guest_mem_is_ram(o, gpa, len); }
-static const struct viommu_mem_ops mops = { .is_ram = mem_is_ram };
+static const struct viommu_host_ops mops = { .is_ram = mem_is_ram };
 
 static int iommu_req(struct viommu *v, const void *req, size_t len)
 {
@@ -223,8 +223,9 @@ int main(void)
 		viommu_default_config(&cfg);
 		v = viommu_create(&cfg, &mops, &mem);
 		viommu_add_endpoint(v, 0x10, "test");
-		dma.iommu = v;
 		dma.endpoint = 0x10;
+		if (dma_attach_iommu(&dma, v))
+			bail("dma_attach_iommu");
 		fresh_queue();
 		vq.desc = 0x100000;
 		vq.avail = 0x101000;
@@ -238,7 +239,7 @@ int main(void)
 		is_int(0, iommu_req(v, &unmap, sizeof(unmap)), "unmap the rings");
 		offer(0);
 		is_int(-EFAULT, pop_fresh(), "after UNMAP the very next ring access is refused");
-		dma.iommu = NULL;
+		dma_detach_iommu(&dma);
 		viommu_destroy(v);
 	}
 	guest_mem_free(&mem);
