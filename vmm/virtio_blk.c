@@ -155,8 +155,8 @@ static void blk_notify(struct virtio_dev *vd, unsigned int q)
 		virtio_queue_interrupt(vd, q);
 	}
 	if (ret == -EFAULT)
-		pr_ratelimited(LOG_WARN, "virtio-blk %02x:%02x.0: ring access refused by the IOMMU",
-			       vd->pci.busnr, vd->pci.slot);
+		pr_ratelimited(LOG_WARN, "virtio-blk %s: ring access refused by the IOMMU",
+			       pci_bdf_str(pci_device_bdf(&vd->pci)).s);
 }
 
 static const struct virtio_dev_ops blk_ops = {

@@ -62,8 +62,12 @@ static void handle_requests(struct virtio_iommu *vi)
 			if (n && vq_elem_write(vq, &e, 0, vi->resp_buf, n))
 				n = 0;
 		}
-		if (vq_push(vq, e.head, (uint32_t)n))
-			break;
+		if (vq_push(vq, e.head, (uint32_t)n)) {
+			/* Taken, done, never answered: the driver would wait
+			 * for this used entry forever. */
+			virtio_needs_reset(&vi->vd, "request queue's used ring outside guest RAM");
+			return;
+		}
 		virtio_queue_interrupt(&vi->vd, REQUESTQ);
 	}
 	if (ret == -EFAULT)
@@ -81,9 +85,17 @@ static void deliver_faults(struct virtio_iommu *vi)
 	while (viommu_has_fault(vi->viommu)) {
 		struct virtio_iommu_fault f;
 		uint32_t written = 0;
+		int ret = vq_pop(vq, &e);
 
-		if (vq_pop(vq, &e) != 1)
+		if (ret == 0)
 			return;   /* no buffer: stays queued (bounded) in viommu */
+		if (ret < 0) {
+			/* Also reached from iommu_kicked(), where the transport
+			 * does not look at the queue afterwards. */
+			virtio_needs_reset(&vi->vd, ret == -EFAULT ? "event queue outside guest RAM" :
+					   "malformed event queue");
+			return;
+		}
 		if (!viommu_pop_fault(vi->viommu, &f))
 			memset(&f, 0, sizeof(f));
 		if (e.writable >= sizeof(f) && vq_elem_write(vq, &e, 0, &f, sizeof(f)) == 0) {
@@ -92,8 +104,11 @@ static void deliver_faults(struct virtio_iommu *vi)
 		} else {
 			vi->events_dropped++;
 		}
-		if (vq_push(vq, e.head, written))
+		if (vq_push(vq, e.head, written)) {
+			/* The driver's buffer is gone and never comes back. */
+			virtio_needs_reset(&vi->vd, "event queue's used ring outside guest RAM");
 			return;
+		}
 		virtio_queue_interrupt(&vi->vd, EVENTQ);
 	}
 }

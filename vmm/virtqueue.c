@@ -65,10 +65,20 @@ static int broken(struct virtqueue *vq, const char *why)
 	return -EINVAL;
 }
 
+/* [addr, addr + len) runs past 2^64: offsets into it would wrap to
+ * address 0.  No driver can make such a buffer; a hostile one could use it
+ * to reach the bottom of its address space through an unrelated chain. */
+static bool desc_wraps(const struct desc *d)
+{
+	return d->len && d->addr > UINT64_MAX - (d->len - 1);
+}
+
 static int add_seg(struct virtqueue *vq, struct vq_elem *e, const struct desc *d)
 {
 	bool write = d->flags & VRING_DESC_F_WRITE;
 
+	if (desc_wraps(d))
+		return broken(vq, "buffer wraps past the end of the address space");
 	if (e->nseg == VQ_MAX_SEGS)
 		return broken(vq, "chain too long");
 	/* Device-readable descriptors come first (virtio 2.7.4.2), also
@@ -92,6 +102,8 @@ static int walk_indirect(struct virtqueue *vq, struct vq_elem *e, const struct d
 		return broken(vq, "indirect descriptor not negotiated");
 	if (!ind->len || ind->len % sizeof(struct vring_desc) || n > VQ_MAX_SEGS)
 		return broken(vq, "bad indirect table length");
+	if (desc_wraps(ind))
+		return broken(vq, "indirect table wraps past the end of the address space");
 	for (;;) {
 		struct desc d;
 

@@ -18,7 +18,8 @@ INTEGRATION_TESTS = \
 	tests/integration/boot-variants.sh
 
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/run-vmm.sh
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/run-vmm.sh \
+	tests/integration/report-checks.sh
 
 # The cached "vmm probe" verdict (tests/integration/run-vmm.sh).
 CLEANFILES += tests/.kvm-probe
