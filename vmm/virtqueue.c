@@ -121,6 +121,16 @@ static int walk_indirect(struct virtqueue *vq, struct vq_elem *e, const struct d
 	}
 }
 
+/* The same for the rings as the driver placed them (with the event-idx
+ * fields): their tails would be read and written at address 0 and up. */
+static bool rings_wrap(const struct virtqueue *vq)
+{
+	uint64_t n = vq->size;
+
+	return vq->desc > UINT64_MAX - (16 * n - 1) || vq->avail > UINT64_MAX - (6 + 2 * n - 1) ||
+	       vq->used > UINT64_MAX - (6 + 8 * n - 1);
+}
+
 int vq_pop(struct virtqueue *vq, struct vq_elem *e)
 {
 	uint16_t avail_idx, head, idx;
@@ -128,6 +138,8 @@ int vq_pop(struct virtqueue *vq, struct vq_elem *e)
 
 	if (vq->broken || !vq->enabled)
 		return 0;
+	if (rings_wrap(vq))
+		return broken(vq, "ring wraps past the end of the address space");
 	if (read16(vq, vq->avail + 2, &avail_idx))
 		return -EFAULT;
 	if (avail_idx == vq->last_avail) {
@@ -190,6 +202,8 @@ int vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 	struct vring_used_elem u = { .id = htole32(head), .len = htole32(len) };
 	uint64_t slot = vq->used + 4 + sizeof(u) * (uint64_t)(vq->used_idx % vq->size);
 
+	if (rings_wrap(vq))
+		return broken(vq, "ring wraps past the end of the address space");
 	if (dma_write_coherent(vq->dma, slot, &u, sizeof(u)))
 		return -EFAULT;
 	/* The entry must be visible before the index that publishes it. */
@@ -204,6 +218,8 @@ bool vq_should_notify(struct virtqueue *vq)
 	bool valid;
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (rings_wrap(vq))
+		return true;   /* cannot tell: interrupt (harmless) */
 	if (!vq->event_idx) {
 		if (read16(vq, vq->avail, &flags))
 			return true;   /* cannot tell: interrupt (harmless) */

@@ -53,7 +53,8 @@ void vq_reset(struct virtqueue *vq);
 /* 1: an element was taken; 0: the ring is empty; -EFAULT: a ring access
  * was refused by the IOMMU; -EINVAL: malformed (queue now broken). */
 int vq_pop(struct virtqueue *vq, struct vq_elem *e);
-/* Return an element with `len` bytes written; 0 or -EFAULT. */
+/* Return an element with `len` bytes written; 0, -EFAULT, or -EINVAL:
+ * malformed (queue now broken). */
 int vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 /* After pushing: does the driver want an interrupt? */
 bool vq_should_notify(struct virtqueue *vq);

@@ -36,7 +36,8 @@ tests_unit_dma_t_SOURCES = tests/unit/dma-t.c tests/unit/viommu-util.h
 tests_unit_dma_t_LDADD = $(DEVICE_UNIT_LDADD)
 tests_unit_virtqueue_t_LDADD = $(DEVICE_UNIT_LDADD)
 tests_unit_pci_t_LDADD = $(DEVICE_UNIT_LDADD)
-tests_unit_virtqueue_t_SOURCES = tests/unit/virtqueue-t.c tests/unit/vring-util.h
+tests_unit_virtqueue_t_SOURCES = tests/unit/virtqueue-t.c tests/unit/vring-util.h \
+	tests/unit/viommu-util.h
 tests_unit_virtio_pci_t_SOURCES = tests/unit/virtio-pci-t.c tests/unit/vring-util.h
 tests_unit_virtio_pci_t_LDADD = $(DEVICE_UNIT_LDADD)
 tests_unit_dmatest_t_LDADD = $(DEVICE_UNIT_LDADD)

@@ -8,6 +8,7 @@
 #include "viommu/viommu.h"
 #include "vmm/log.h"
 #include "tests/tap/basic.h"
+#include "tests/unit/viommu-util.h"
 #include "tests/unit/vring-util.h"
 
 #include <endian.h>
@@ -78,7 +79,7 @@ int main(void)
 	uint8_t buf[64];
 	uint16_t *used_idx;
 
-	plan(39);
+	plan(43);
 	log_max_level = LOG_ERR;   /* the warnings are what is being tested */
 	if (guest_mem_init(&mem, 16 * MiB))
 		bail("guest memory");
@@ -247,6 +248,39 @@ int main(void)
 		is_int(0, iommu_req(v, &unmap, sizeof(unmap)), "unmap the rings");
 		offer(0);
 		is_int(-EFAULT, pop_fresh(), "after UNMAP the very next ring access is refused");
+		dma_detach_iommu(&dma);
+		viommu_destroy(v);
+	}
+
+	/* Rings placed so that they run past 2^64: their tails would wrap to
+	 * IOVA 0 (found by tests/fuzz/virtqueue.c).  The last IOVA page and
+	 * IOVA 0 both mapped: a malformed queue, nothing read at IOVA 0. */
+	{
+		struct viommu_config cfg;
+		struct viommu *v;
+
+		viommu_default_config(&cfg);
+		v = viommu_create(&cfg, &mops, &mem);
+		viommu_add_endpoint(v, 0x10, "test");
+		dma.endpoint = 0x10;
+		if (dma_attach_iommu(&dma, v))
+			bail("dma_attach_iommu");
+		is_int(0, req_attach(v, 1, 0x10, 0) | req_map(v, 1, 0xfffffffffffff000ull, UINT64_MAX, DATA, RW) |
+		       req_map(v, 1, 0, 0xfff, USED, RW), "attach; map IOVA 0 and the last IOVA page");
+		fresh_queue();
+		vq.desc = 0x100;                    /* GPA USED + 0x100 */
+		vq.avail = 0xfffffffffffffffcull;   /* idx at 2^64 - 2, ring[0] at "2^64" */
+		vq.used = 0x800;
+		set_desc(USED + 0x100, 0, 0x40, 16, 0, 0);
+		memset(guest_mem_ptr(&mem, USED, 2), 0, 2);   /* what IOVA 0 would give: head 0 */
+		*(uint16_t *)guest_mem_ptr(&mem, DATA + 0xffe, 2) = htole16(1);
+		is_int(-EINVAL, pop_fresh(), "an avail ring running past 2^64 is malformed");
+		fresh_queue();
+		vq.desc = 0x100;
+		vq.avail = 0x200;
+		vq.used = 0xfffffffffffffff8ull;    /* used->ring[0] at "2^64" */
+		is_int(-EINVAL, vq_push(&vq, 0, 0), "so is a used ring");
+		ok(vq.broken, "the queue is stopped");
 		dma_detach_iommu(&dma);
 		viommu_destroy(v);
 	}
