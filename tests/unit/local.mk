@@ -53,6 +53,21 @@ tests_unit_viommu_classify_t_LDADD = $(VIOMMU_UNIT_LDADD)
 # The host bounce engine (swiotlb/, docs/swiotlb.md).
 tests_unit_swiotlb_t_LDADD = swiotlb/libswiotlb.a tests/tap/libtap.a
 
+# The sanitizer twins of UNIT_TESTS, in the same order (check-san-list
+# fails make check when a test is added there and not here).
+SAN_UNIT_TESTS = \
+	tests/unit/san/cli-t tests/unit/san/boot-t tests/unit/san/acpi-t tests/unit/san/serial-t \
+	tests/unit/san/devices-t tests/unit/san/guest_mem-t tests/unit/san/cpuid-t \
+	tests/unit/san/dma-t tests/unit/san/virtqueue-t tests/unit/san/pci-t \
+	tests/unit/san/virtio-pci-t tests/unit/san/dmatest-t tests/unit/san/viommu-t \
+	tests/unit/san/viommu-requests-t tests/unit/san/viommu-classify-t tests/unit/san/swiotlb-t
+check-local: check-san-list
+check-san-list:
+	@want=`echo $(UNIT_TESTS) | sed 's|tests/unit/|tests/unit/san/|g'`; \
+	test "$$want" = "`echo $(SAN_UNIT_TESTS)`" || \
+		{ echo "tests/unit/local.mk: SAN_UNIT_TESTS must list every test of UNIT_TESTS" >&2; exit 1; }
+.PHONY: check-san-list
+
 # The same C tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 # (and LeakSanitizer at exit), as tests/unit/san/<name>-t: the libraries are
 # compiled a second time with $(SAN_CFLAGS) -- per-target flags, so separate
@@ -79,12 +94,6 @@ SAN_DEVICE_UNIT_LDADD = tests/unit/san/libvmmcore.a tests/unit/san/libviommu.a \
 SAN_VIOMMU_UNIT_LDADD = tests/unit/san/libviommu.a tests/tap/libtap.a
 SAN_SWIOTLB_UNIT_LDADD = tests/unit/san/libswiotlb.a tests/tap/libtap.a
 
-SAN_UNIT_TESTS = \
-	tests/unit/san/cli-t tests/unit/san/boot-t tests/unit/san/acpi-t \
-	tests/unit/san/serial-t tests/unit/san/devices-t tests/unit/san/guest_mem-t \
-	tests/unit/san/cpuid-t tests/unit/san/virtqueue-t tests/unit/san/pci-t \
-	tests/unit/san/dmatest-t tests/unit/san/viommu-t tests/unit/san/viommu-requests-t \
-	tests/unit/san/viommu-classify-t tests/unit/san/swiotlb-t
 check_PROGRAMS += $(SAN_UNIT_TESTS)
 TESTS += $(SAN_UNIT_TESTS)
 
@@ -116,7 +125,11 @@ tests_unit_san_cpuid_t_SOURCES = tests/unit/cpuid-t.c
 tests_unit_san_cpuid_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_cpuid_t_LDFLAGS = $(SAN_LINK_FLAGS)
 tests_unit_san_cpuid_t_LDADD = $(SAN_UNIT_LDADD)
-tests_unit_san_virtqueue_t_SOURCES = tests/unit/virtqueue-t.c
+tests_unit_san_dma_t_SOURCES = tests/unit/dma-t.c tests/unit/viommu-util.h
+tests_unit_san_dma_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_dma_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_dma_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)
+tests_unit_san_virtqueue_t_SOURCES = tests/unit/virtqueue-t.c tests/unit/vring-util.h tests/unit/viommu-util.h
 tests_unit_san_virtqueue_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_virtqueue_t_LDFLAGS = $(SAN_LINK_FLAGS)
 tests_unit_san_virtqueue_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)
@@ -124,6 +137,10 @@ tests_unit_san_pci_t_SOURCES = tests/unit/pci-t.c
 tests_unit_san_pci_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_pci_t_LDFLAGS = $(SAN_LINK_FLAGS)
 tests_unit_san_pci_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)
+tests_unit_san_virtio_pci_t_SOURCES = tests/unit/virtio-pci-t.c tests/unit/vring-util.h
+tests_unit_san_virtio_pci_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_virtio_pci_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_virtio_pci_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)
 tests_unit_san_dmatest_t_SOURCES = tests/unit/dmatest-t.c
 tests_unit_san_dmatest_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_dmatest_t_LDFLAGS = $(SAN_LINK_FLAGS)
