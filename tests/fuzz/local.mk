@@ -58,6 +58,18 @@ fuzz-viommu-requests: tests/fuzz/viommu-requests-fuzz
 	$(FUZZ_RUN) viommu-requests
 fuzz-viommu: fuzz-viommu-requests
 
+# The virtqueue walker.
+FUZZ_TARGETS += virtqueue
+tests/fuzz/virtqueue-fuzz: tests/fuzz/virtqueue.c tests/fuzz/virtqueue-format.h $(FUZZ_HDRS) \
+		tests/fuzz/libfuzz.a
+	$(FUZZ_LINK)
+EXTRA_PROGRAMS += tests/fuzz/virtqueue-seeds
+tests_fuzz_virtqueue_seeds_SOURCES = tests/fuzz/virtqueue-seeds.c tests/fuzz/virtqueue-format.h \
+	$(FUZZ_SEEDS_COMMON)
+EXTRA_DIST += tests/fuzz/virtqueue.c tests/fuzz/virtqueue-format.h
+fuzz-virtqueue: tests/fuzz/virtqueue-fuzz
+	$(FUZZ_RUN) virtqueue
+
 # All of them.
 FUZZ_SEED_GENERATORS = $(FUZZ_TARGETS:%=tests/fuzz/%-seeds$(EXEEXT))
 CLEANFILES += $(FUZZ_TARGETS:%=tests/fuzz/%-fuzz)
