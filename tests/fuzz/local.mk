@@ -70,6 +70,18 @@ EXTRA_DIST += tests/fuzz/virtqueue.c tests/fuzz/virtqueue-format.h
 fuzz-virtqueue: tests/fuzz/virtqueue-fuzz
 	$(FUZZ_RUN) virtqueue
 
+# The virtio-pci transport, a virtio-rng behind it.
+FUZZ_TARGETS += virtio-pci
+tests/fuzz/virtio-pci-fuzz: tests/fuzz/virtio-pci.c tests/fuzz/virtio-pci-format.h $(FUZZ_HDRS) \
+		tests/fuzz/libfuzz.a
+	$(FUZZ_LINK)
+EXTRA_PROGRAMS += tests/fuzz/virtio-pci-seeds
+tests_fuzz_virtio_pci_seeds_SOURCES = tests/fuzz/virtio-pci-seeds.c tests/fuzz/virtio-pci-format.h \
+	$(FUZZ_SEEDS_COMMON)
+EXTRA_DIST += tests/fuzz/virtio-pci.c tests/fuzz/virtio-pci-format.h
+fuzz-virtio-pci: tests/fuzz/virtio-pci-fuzz
+	$(FUZZ_RUN) virtio-pci
+
 # All of them.
 FUZZ_SEED_GENERATORS = $(FUZZ_TARGETS:%=tests/fuzz/%-seeds$(EXEEXT))
 CLEANFILES += $(FUZZ_TARGETS:%=tests/fuzz/%-fuzz)
