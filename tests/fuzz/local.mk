@@ -82,6 +82,18 @@ EXTRA_DIST += tests/fuzz/virtio-pci.c tests/fuzz/virtio-pci-format.h
 fuzz-virtio-pci: tests/fuzz/virtio-pci-fuzz
 	$(FUZZ_RUN) virtio-pci
 
+# PCI configuration space, ECAM and 0xcf8/0xcfc, on vmm's machines.
+FUZZ_TARGETS += pci-config
+tests/fuzz/pci-config-fuzz: tests/fuzz/pci-config.c tests/fuzz/pci-config-format.h $(FUZZ_HDRS) \
+		tests/fuzz/libfuzz.a
+	$(FUZZ_LINK)
+EXTRA_PROGRAMS += tests/fuzz/pci-config-seeds
+tests_fuzz_pci_config_seeds_SOURCES = tests/fuzz/pci-config-seeds.c tests/fuzz/pci-config-format.h \
+	$(FUZZ_SEEDS_COMMON)
+EXTRA_DIST += tests/fuzz/pci-config.c tests/fuzz/pci-config-format.h
+fuzz-pci-config: tests/fuzz/pci-config-fuzz
+	$(FUZZ_RUN) pci-config
+
 # All of them.
 FUZZ_SEED_GENERATORS = $(FUZZ_TARGETS:%=tests/fuzz/%-seeds$(EXEEXT))
 CLEANFILES += $(FUZZ_TARGETS:%=tests/fuzz/%-fuzz)
