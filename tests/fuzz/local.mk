@@ -94,6 +94,18 @@ EXTRA_DIST += tests/fuzz/pci-config.c tests/fuzz/pci-config-format.h
 fuzz-pci-config: tests/fuzz/pci-config-fuzz
 	$(FUZZ_RUN) pci-config
 
+# The dmatest device, its worker thread and commands.
+FUZZ_TARGETS += dmatest
+tests/fuzz/dmatest-fuzz: tests/fuzz/dmatest.c tests/fuzz/dmatest-format.h $(FUZZ_HDRS) \
+		tests/fuzz/libfuzz.a
+	$(FUZZ_LINK)
+EXTRA_PROGRAMS += tests/fuzz/dmatest-seeds
+tests_fuzz_dmatest_seeds_SOURCES = tests/fuzz/dmatest-seeds.c tests/fuzz/dmatest-format.h \
+	$(FUZZ_SEEDS_COMMON)
+EXTRA_DIST += tests/fuzz/dmatest.c tests/fuzz/dmatest-format.h
+fuzz-dmatest: tests/fuzz/dmatest-fuzz
+	$(FUZZ_RUN) dmatest
+
 # All of them.
 FUZZ_SEED_GENERATORS = $(FUZZ_TARGETS:%=tests/fuzz/%-seeds$(EXEEXT))
 CLEANFILES += $(FUZZ_TARGETS:%=tests/fuzz/%-fuzz)
