@@ -78,7 +78,7 @@ int main(void)
 	uint8_t buf[64];
 	uint16_t *used_idx;
 
-	plan(38);
+	plan(49);
 	log_max_level = LOG_ERR;   /* the warnings are what is being tested */
 	if (guest_mem_init(&mem, 16 * MiB))
 		bail("guest memory");
@@ -198,6 +198,33 @@ int main(void)
 	fresh_queue();
 	vq.avail = 16 * MiB - 2;
 	is_int(-EFAULT, pop_fresh(), "an avail ring past the end of RAM is a refused DMA");
+	ok(vq.broken, "... which stops the queue (the transport reports DEVICE_NEEDS_RESET)");
+	is_int(0, pop_fresh(), "... for good");
+
+	/* Rings whose indexing would wrap past 2^64 to address 0. */
+	fresh_queue();
+	memcpy(guest_mem_ptr(&mem, 0, 8), "\x01\x00\x01\x00\x00\x00\x00\x00", 8);   /* at GPA 0 */
+	vq.avail = UINT64_MAX - 3;   /* flags and idx below 2^64, the ring itself at 0 */
+	is_int(-EINVAL, pop_fresh(), "an avail ring that wraps past 2^64 breaks the queue");
+	fresh_queue();
+	vq.used = UINT64_MAX - 7;
+	is_int(-EINVAL, pop_fresh(), "a used ring that wraps");
+	fresh_queue();
+	vq.desc = UINT64_MAX - 15 * QSZ;
+	is_int(-EINVAL, pop_fresh(), "a descriptor table that wraps");
+	fresh_queue();
+	vq.used = UINT64_MAX - 7;
+	is_int(-EFAULT, vq_push(&vq, 0, 0), "a push into a used ring that wraps is refused");
+	ok(vq.broken, "... and breaks the queue");
+
+	/* A used ring the device cannot write. */
+	fresh_queue();
+	set_desc(DESC, 0, DATA, 16, 0, 0);
+	offer(0);
+	is_int(1, pop_fresh(), "a chain pops");
+	vq.used = 16 * MiB - 4;   /* its entries past the end of RAM */
+	is_int(-EFAULT, vq_push(&vq, 0, 0), "the used entry cannot be written");
+	ok(vq.broken && vq.broken_why, "... which breaks the queue (%s)", vq.broken_why);
 
 	/* Event index: a kick is requested at the next entry. */
 	fresh_queue();
@@ -233,6 +260,13 @@ int main(void)
 		set_desc(DESC, 0, DATA, 16, 0, 0);
 		offer(0);
 		is_int(-EFAULT, pop_fresh(), "unattached endpoint: the ring read is refused");
+		ok(vq.broken, "... which breaks the queue");
+		fresh_queue();   /* the driver resets the device */
+		vq.desc = 0x100000;
+		vq.avail = 0x101000;
+		vq.used = 0x102000;
+		set_desc(DESC, 0, DATA, 16, 0, 0);
+		offer(0);
 		is_int(0, iommu_req(v, &at, sizeof(at)), "attach");
 		is_int(0, iommu_req(v, &map, sizeof(map)), "map the rings");
 		is_int(1, pop_fresh(), "now the chain pops through the IOMMU");
