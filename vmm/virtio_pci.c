@@ -271,7 +271,8 @@ static void process_queue(struct virtio_dev *vd, unsigned int q)
 	    vd->vq[q].enabled && vd->bus_master) {
 		vd->ops->queue_notify(vd, q);
 		if (vd->vq[q].broken)
-			virtio_needs_reset(vd, "malformed virtqueue");
+			virtio_needs_reset(vd, vd->vq[q].broken_why ? vd->vq[q].broken_why
+								    : "malformed virtqueue");
 	}
 	pthread_mutex_unlock(&vd->lock);
 }

@@ -52,6 +52,15 @@ static bool add_addr(uint64_t base, uint64_t off, uint64_t *out)
 	return *out >= base;
 }
 
+/* The three rings, event-idx fields included (virtio 2.7), end below 2^64. */
+static bool rings_fit(void)
+{
+	uint64_t n = h.vq.size, end;
+
+	return add_addr(h.vq.desc, 16 * n - 1, &end) && add_addr(h.vq.avail, 6 + 2 * n - 1, &end) &&
+	       add_addr(h.vq.used, 6 + 8 * n - 1, &end);
+}
+
 /* What the device reads of a descriptor, from guest RAM as it is now. */
 static bool model_desc(uint64_t table, uint32_t idx, struct vring_desc *d)
 {
@@ -203,7 +212,8 @@ static void op_pop(struct fuzz_in *in)
 	FUZZ_CHECK(ret == 1 || ret == 0 || ret == -EFAULT || ret == -EINVAL);
 	if (was_broken)
 		FUZZ_CHECK(ret == 0);
-	FUZZ_CHECK((ret == -EINVAL) == (h.vq.broken && !was_broken));
+	/* Malformed (-EINVAL) or a ring access refused (-EFAULT): broken. */
+	FUZZ_CHECK((ret < 0) == (h.vq.broken && !was_broken));
 	FUZZ_CHECK(h.vq.last_avail == (uint16_t)(last + (ret == 1)));
 	/* The only store a pop makes: avail_event, with EVENT_IDX. */
 	if (!fuzz_ram_equal(&h.ram, &h.before)) {
@@ -270,14 +280,16 @@ static void op_push(struct fuzz_in *in)
 
 	if (!h.have[slot])
 		return;
+	/* Nothing on a broken queue; else the entry, then the index. */
 	fuzz_ram_copy(&h.expect, &h.before);
-	ok = add_addr(h.vq.used, 4 + 8u * (h.vq.used_idx % h.vq.size), &slot_at) &&
+	ok = !h.vq.broken && rings_fit() &&
+	     add_addr(h.vq.used, 4 + 8u * (h.vq.used_idx % h.vq.size), &slot_at) &&
 	     fuzz_oracle_write(&h.o, &h.expect, slot_at, &u, sizeof(u));
 	ok = ok && add_addr(h.vq.used, 2, &idx_at) &&
 	     fuzz_oracle_write(&h.o, &h.expect, idx_at, &idx, sizeof(idx));
 	ret = vq_push(&h.vq, h.elem[slot].head, len);
 	FUZZ_TRACE("push -> %d\n", ret);
-	FUZZ_CHECK(ok ? ret == 0 : ret < 0);
+	FUZZ_CHECK(ok ? ret == 0 : ret < 0 && h.vq.broken);
 	FUZZ_CHECK(fuzz_ram_equal(&h.ram, &h.expect));
 }
 

@@ -347,6 +347,24 @@ static void rng_wrapping_buffer(struct drv *d)
 	is_int(used, used_idx(RNG_USED), "virtio-rng: the malformed buffer is not used");
 }
 
+/* A used ring the device cannot write: the buffer was taken and can never
+ * be returned, so the queue is broken and the transport says so. */
+static void rng_used_ring_outside_ram(struct drv *d, struct virtio_rng *rng)
+{
+	uint64_t not_ram = MEM_SIZE + 0x10000ull;
+
+	drv_probe(d, &rng->vd, 1ull << VIRTIO_RING_F_EVENT_IDX);   /* resets the device */
+	ok(!(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET), "virtio-rng: a reset clears DEVICE_NEEDS_RESET");
+	msix_vectors(d, 1);
+	drv_queue(d, 0, RNG_DESC, RNG_AVAIL, not_ram, 1);
+	drv_ok(d);
+	set_desc(RNG_DESC, 0, RNG_BUF, 64, VRING_DESC_F_WRITE, 0);
+	offer(RNG_AVAIL, 0);
+	drv_kick(d, 0);
+	ok(WAIT_UNTIL(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+	   "virtio-rng: a buffer whose used entry cannot be written sets DEVICE_NEEDS_RESET");
+}
+
 /* --- virtio-iommu: requests answered on the vCPU that kicks ------------- */
 
 /* Its rings are guest-physical (the IOMMU is not behind itself). */
@@ -472,6 +490,7 @@ int main(void)
 	rng_fills_a_buffer(&d);
 	rng_bus_master(&d);
 	rng_wrapping_buffer(&d);
+	rng_used_ring_outside_ram(&d, &rng);
 	virtio_pci_stop(&rng.vd);
 
 	{
