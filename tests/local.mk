@@ -15,7 +15,8 @@ AM_TESTS_ENVIRONMENT = \
 	VMM='$(abs_top_builddir)/vmm/vmm'; export VMM; \
 	QEMU_SYSTEM_X86_64='$(QEMU_SYSTEM_X86_64)'; export QEMU_SYSTEM_X86_64; \
 	IASL='$(IASL)'; export IASL; \
-	FUZZ_CHECK_TIME='$(FUZZ_CHECK_TIME)'; export FUZZ_CHECK_TIME;
+	ASAN_OPTIONS='halt_on_error=1:detect_leaks=1'; export ASAN_OPTIONS; \
+	UBSAN_OPTIONS='print_stacktrace=1:halt_on_error=1'; export UBSAN_OPTIONS;
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 SH_LOG_DRIVER = $(LOG_DRIVER)

@@ -395,8 +395,9 @@ static void *worker(void *arg)
 		dt->worker_wakeups++;
 		if (dt->pending) {
 			struct job j = dt->regs;
-			uint64_t gen = dt->generation, moved;
-			uint32_t result;
+			/* (set by run() only: without bus mastering nothing moved) */
+			uint64_t gen = dt->generation, moved = 0;
+			uint32_t result = 0;
 			bool master = dt->master;
 			int ret;
 

@@ -106,8 +106,9 @@ static int add_seg(struct virtqueue *vq, struct vq_elem *e, const struct desc *d
 		return broken(vq, "buffer wraps past the end of the address space");
 	if (e->nseg == VQ_MAX_SEGS)
 		return broken(vq, "chain too long");
-	/* Device-readable descriptors come first (virtio 2.7.4.2). */
-	if (!write && e->writable)
+	/* Device-readable descriptors come first (virtio 2.7.4.2), also
+	 * before a zero-length writable one. */
+	if (!write && e->nseg && e->seg[e->nseg - 1].write)
 		return broken(vq, "readable descriptor after a writable one");
 	e->seg[e->nseg++] = (struct vq_seg){ .addr = d->addr, .len = d->len, .write = write };
 	if (write)

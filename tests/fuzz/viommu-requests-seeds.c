@@ -1,38 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Writes a seed corpus for tests/fuzz/viommu-requests.c into DIR: realistic
- * request sequences in the fuzz input format (see fuzz-requests.c), so the
- * fuzzer starts from well-formed ATTACH/MAP/UNMAP/PROBE/translate traffic
- * and mutates from there.
+ * Writes the seed corpus of tests/fuzz/viommu-requests.c into DIR:
+ * realistic request sequences in its input format, so the fuzzer starts
+ * from well-formed ATTACH/MAP/UNMAP/PROBE/translate traffic and mutates
+ * from there.
  */
+#include "tests/fuzz/seeds.h"
 #include "viommu/viommu.h"
 
 #include <endian.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-struct seed {
-	uint8_t buf[4096];
-	size_t len;
-};
-
-static void put(struct seed *s, const void *p, size_t n)
-{
-	if (s->len + n > sizeof(s->buf)) {
-		fprintf(stderr, "gen-corpus: seed too long\n");
-		exit(1);
-	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
-}
 
 static void request(struct seed *s, const void *req, size_t len, uint16_t resp_len)
 {
 	uint8_t hdr[4] = { 0, (uint8_t)len, (uint8_t)resp_len, (uint8_t)(resp_len >> 8) };
 
-	put(s, hdr, sizeof(hdr));
-	put(s, req, len);
+	seed_put(s, hdr, sizeof(hdr));
+	seed_put(s, req, len);
 }
 
 static void attach(struct seed *s, uint32_t domain, uint32_t ep, uint32_t flags)
@@ -91,14 +75,14 @@ static void translate(struct seed *s, uint8_t epi, uint64_t iova, uint32_t len, 
 	memcpy(b + 2, &i, 8);
 	memcpy(b + 10, &l, 4);
 	b[14] = access;
-	put(s, b, sizeof(b));
+	seed_put(s, b, sizeof(b));
 }
 
 static void other(struct seed *s, uint8_t what)
 {
 	uint8_t b[2] = { 3, what };
 
-	put(s, b, sizeof(b));
+	seed_put(s, b, sizeof(b));
 }
 
 /* Leak check, live mappings and a device report (op 3, what 3..5). */
@@ -106,14 +90,14 @@ static void leak_check(struct seed *s, uint8_t epi, uint8_t back, uint8_t max)
 {
 	uint8_t b[5] = { 3, 3, epi, back, max };
 
-	put(s, b, sizeof(b));
+	seed_put(s, b, sizeof(b));
 }
 
 static void live(struct seed *s, uint8_t epi)
 {
 	uint8_t b[3] = { 3, 4, epi };
 
-	put(s, b, sizeof(b));
+	seed_put(s, b, sizeof(b));
 }
 
 static void device_report(struct seed *s, uint8_t epi, uint64_t iova, uint32_t len, uint8_t access,
@@ -127,35 +111,17 @@ static void device_report(struct seed *s, uint8_t epi, uint64_t iova, uint32_t l
 	memcpy(b + 11, &l, 4);
 	b[15] = access;
 	b[16] = reason;
-	put(s, b, sizeof(b));
-}
-
-static void write_seed(const char *dir, const char *name, const struct seed *s)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f || fwrite(s->buf, 1, s->len, f) != s->len || fclose(f)) {
-		perror(path);
-		exit(1);
-	}
+	seed_put(s, b, sizeof(b));
 }
 
 int main(int argc, char **argv)
 {
-	struct seed s;
 	const uint8_t bypass_on[4] = { 2, 36, 1, 1 };
-
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR\n", argv[0]);
-		return 1;
-	}
+	struct seed s;
+	const char *dir = seed_dir(argc, argv);
 
 	/* A Linux-like session: probe, attach, map, DMA, unmap, detach. */
-	memset(&s, 0, sizeof(s));
-	s.buf[s.len++] = 0;
+	seed_start(&s, 0);
 	probe(&s, 0x08);
 	attach(&s, 1, 0x08, 0);
 	map(&s, 1, 0x100000, 0x103fff, 0x200000, 3);
@@ -167,11 +133,10 @@ int main(int argc, char **argv)
 	translate(&s, 0, 0x100010, 0x100, 1);
 	detach(&s, 1, 0x08);
 	other(&s, 1);
-	write_seed(argv[1], "session", &s);
+	seed_write(dir, "session", &s);
 
 	/* The spec's UNMAP examples with a byte granule. */
-	memset(&s, 0, sizeof(s));
-	s.buf[s.len++] = 1;
+	seed_start(&s, 1);
 	attach(&s, 1, 0x10, 0);
 	map(&s, 1, 0, 4, 0x1000, 3);
 	map(&s, 1, 5, 9, 0x2000, 3);
@@ -180,13 +145,12 @@ int main(int argc, char **argv)
 	map(&s, 1, 10, 14, 0x3000, 3);
 	unmap(&s, 1, 0, 14);
 	translate(&s, 1, 5, 5, 1);
-	write_seed(argv[1], "unmap-examples", &s);
+	seed_write(dir, "unmap-examples", &s);
 
 	/* Bypass, bypass domains, MMIO, small caps, reset. */
-	memset(&s, 0, sizeof(s));
-	s.buf[s.len++] = 4 | 8;
+	seed_start(&s, 4 | 8);
 	translate(&s, 2, 0x1000, 8, 1);
-	put(&s, bypass_on, sizeof(bypass_on));
+	seed_put(&s, bypass_on, sizeof(bypass_on));
 	translate(&s, 2, 0x1000, 8, 2);
 	attach(&s, 2, 0x10, VIRTIO_IOMMU_ATTACH_F_BYPASS);
 	map(&s, 2, 0x1000, 0x1fff, 0x1000, 3);
@@ -195,14 +159,13 @@ int main(int argc, char **argv)
 	translate(&s, 0, 0x1000, 4, 2);
 	other(&s, 0);
 	other(&s, 2);
-	write_seed(argv[1], "bypass-mmio-reset", &s);
+	seed_write(dir, "bypass-mmio-reset", &s);
 
 	/* The violation classes: after-unmap, bypass, past-end into an
 	 * unmapped range, a MAP of non-RAM, leaks, a device report; with the
 	 * tiny history so that it wraps. */
 	for (unsigned int tiny = 0; tiny < 2; tiny++) {
-		memset(&s, 0, sizeof(s));
-		s.buf[s.len++] = tiny ? 16 : 0;
+		seed_start(&s, tiny ? 16 : 0);
 		attach(&s, 1, 0x08, 0);
 		attach(&s, 1, 0x10, 0);
 		map(&s, 1, 0x100000, 0x100fff, 0x200000, 3);
@@ -229,7 +192,7 @@ int main(int argc, char **argv)
 		device_report(&s, 0, 0x100000, 64, 1, VIOMMU_V_ADDRESS_WIDTH);
 		other(&s, 0);
 		translate(&s, 0, 0x100010, 16, 1);
-		write_seed(argv[1], tiny ? "classify-tiny" : "classify", &s);
+		seed_write(dir, tiny ? "classify-tiny" : "classify", &s);
 	}
 	return 0;
 }

@@ -376,6 +376,21 @@ static void test_master_and_leak(struct dev *d)
 	cfg_w(d->bdf, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 }
 
+/* A command refused for want of bus mastering reports 0 bytes done, not
+ * what an earlier command (or the worker's stack) left there (found by
+ * tests/fuzz/dmatest.c). */
+static void test_no_master_done_bytes(struct dev *d)
+{
+	is_int(DMATEST_ERROR_NONE, run_cmd(d, DMATEST_CMD_FILL, 0, IOVA_RW, 16), "a 16-byte FILL");
+	is_int(16, reg_r(d, DMATEST_DONE_BYTES), "DONE_BYTES 16");
+	cfg_w(d->bdf, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	is_int(DMATEST_ERROR_NO_MASTER, run_cmd(d, DMATEST_CMD_FILL, 0, IOVA_RW, 16),
+	       "the same without bus mastering is refused");
+	ok(reg_r(d, DMATEST_DONE_BYTES) == 0 && reg_r(d, DMATEST_DONE_BYTES + 4) == 0,
+	   "and reports DONE_BYTES 0");
+	cfg_w(d->bdf, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+}
+
 /* vmm/dma.c's staged writes, as virtio devices use them: a refused write
  * writes nothing, with one bounce segment or several. */
 static void test_dma_write(void)
@@ -470,6 +485,7 @@ int main(void)
 	test_bounce(&devs[0]);
 	test_dma_write();
 	test_master_and_leak(&devs[0]);
+	test_no_master_done_bytes(&devs[0]);
 	test_hostile(&devs[0]);
 
 	for (unsigned int i = 0; i < 2; i++)

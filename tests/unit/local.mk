@@ -52,6 +52,116 @@ tests_unit_viommu_classify_t_LDADD = $(VIOMMU_UNIT_LDADD)
 # The host bounce engine (swiotlb/, docs/swiotlb.md).
 tests_unit_swiotlb_t_LDADD = swiotlb/libswiotlb.a tests/tap/libtap.a
 
+# The sanitizer twins of UNIT_TESTS, in the same order (check-san-list
+# fails make check when a test is added there and not here).
+SAN_UNIT_TESTS = \
+	tests/unit/san/cli-t tests/unit/san/boot-t tests/unit/san/acpi-t tests/unit/san/serial-t \
+	tests/unit/san/devices-t tests/unit/san/guest_mem-t tests/unit/san/cpuid-t \
+	tests/unit/san/dma-t tests/unit/san/virtqueue-t tests/unit/san/pci-t \
+	tests/unit/san/virtio-pci-t tests/unit/san/dmatest-t tests/unit/san/viommu-t \
+	tests/unit/san/viommu-requests-t tests/unit/san/viommu-classify-t tests/unit/san/swiotlb-t
+check-local: check-san-list
+check-san-list:
+	@want=`echo $(UNIT_TESTS) | sed 's|tests/unit/|tests/unit/san/|g'`; \
+	test "$$want" = "`echo $(SAN_UNIT_TESTS)`" || \
+		{ echo "tests/unit/local.mk: SAN_UNIT_TESTS must list every test of UNIT_TESTS" >&2; exit 1; }
+.PHONY: check-san-list
+
+# The same C tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+# (and LeakSanitizer at exit), as tests/unit/san/<name>-t: the libraries are
+# compiled a second time with $(SAN_CFLAGS) -- per-target flags, so separate
+# objects, built by make check only -- and each test is linked against
+# those.  Any sanitizer report ends the test with a non-zero status, which
+# fails it (ASAN_OPTIONS and UBSAN_OPTIONS: tests/local.mk).  Where the
+# compiler cannot build them, configure says so and they are left out.
+if HAVE_SANITIZERS
+SAN_COMPILE_FLAGS = $(AM_CFLAGS) $(SAN_CFLAGS)
+SAN_LINK_FLAGS = -fsanitize=address,undefined
+check_LIBRARIES = tests/unit/san/libvmmcore.a tests/unit/san/libviommu.a \
+	tests/unit/san/libswiotlb.a
+tests_unit_san_libvmmcore_a_SOURCES = $(vmm_libvmmcore_a_SOURCES)
+nodist_tests_unit_san_libvmmcore_a_SOURCES = $(nodist_vmm_libvmmcore_a_SOURCES)
+tests_unit_san_libvmmcore_a_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_libviommu_a_SOURCES = $(viommu_libviommu_a_SOURCES)
+tests_unit_san_libviommu_a_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_libswiotlb_a_SOURCES = $(swiotlb_libswiotlb_a_SOURCES)
+tests_unit_san_libswiotlb_a_CFLAGS = $(SAN_COMPILE_FLAGS)
+
+SAN_UNIT_LDADD = tests/unit/san/libvmmcore.a tests/tap/libtap.a
+SAN_DEVICE_UNIT_LDADD = tests/unit/san/libvmmcore.a tests/unit/san/libviommu.a \
+	tests/unit/san/libswiotlb.a tests/tap/libtap.a -lpthread
+SAN_VIOMMU_UNIT_LDADD = tests/unit/san/libviommu.a tests/tap/libtap.a
+SAN_SWIOTLB_UNIT_LDADD = tests/unit/san/libswiotlb.a tests/tap/libtap.a
+
+check_PROGRAMS += $(SAN_UNIT_TESTS)
+TESTS += $(SAN_UNIT_TESTS)
+
+tests_unit_san_cli_t_SOURCES = tests/unit/cli-t.c
+tests_unit_san_cli_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_cli_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_cli_t_LDADD = $(SAN_UNIT_LDADD)
+tests_unit_san_boot_t_SOURCES = tests/unit/boot-t.c
+tests_unit_san_boot_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_boot_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_boot_t_LDADD = $(SAN_UNIT_LDADD)
+tests_unit_san_acpi_t_SOURCES = tests/unit/acpi-t.c
+tests_unit_san_acpi_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_acpi_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_acpi_t_LDADD = $(SAN_UNIT_LDADD)
+tests_unit_san_serial_t_SOURCES = tests/unit/serial-t.c
+tests_unit_san_serial_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_serial_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_serial_t_LDADD = $(SAN_UNIT_LDADD)
+tests_unit_san_devices_t_SOURCES = tests/unit/devices-t.c
+tests_unit_san_devices_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_devices_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_devices_t_LDADD = $(SAN_UNIT_LDADD)
+tests_unit_san_guest_mem_t_SOURCES = tests/unit/guest_mem-t.c
+tests_unit_san_guest_mem_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_guest_mem_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_guest_mem_t_LDADD = $(SAN_UNIT_LDADD)
+tests_unit_san_cpuid_t_SOURCES = tests/unit/cpuid-t.c
+tests_unit_san_cpuid_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_cpuid_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_cpuid_t_LDADD = $(SAN_UNIT_LDADD)
+tests_unit_san_dma_t_SOURCES = tests/unit/dma-t.c tests/unit/viommu-util.h
+tests_unit_san_dma_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_dma_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_dma_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)
+tests_unit_san_virtqueue_t_SOURCES = tests/unit/virtqueue-t.c tests/unit/vring-util.h
+tests_unit_san_virtqueue_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_virtqueue_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_virtqueue_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)
+tests_unit_san_pci_t_SOURCES = tests/unit/pci-t.c
+tests_unit_san_pci_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_pci_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_pci_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)
+tests_unit_san_virtio_pci_t_SOURCES = tests/unit/virtio-pci-t.c tests/unit/vring-util.h
+tests_unit_san_virtio_pci_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_virtio_pci_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_virtio_pci_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)
+tests_unit_san_dmatest_t_SOURCES = tests/unit/dmatest-t.c
+tests_unit_san_dmatest_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_dmatest_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_dmatest_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)
+tests_unit_san_viommu_t_SOURCES = tests/unit/viommu-t.c tests/unit/viommu-util.h
+tests_unit_san_viommu_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_viommu_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_viommu_t_LDADD = $(SAN_VIOMMU_UNIT_LDADD)
+tests_unit_san_viommu_requests_t_SOURCES = tests/unit/viommu-requests-t.c tests/unit/viommu-util.h
+tests_unit_san_viommu_requests_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_viommu_requests_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_viommu_requests_t_LDADD = $(SAN_VIOMMU_UNIT_LDADD)
+tests_unit_san_viommu_classify_t_SOURCES = tests/unit/viommu-classify-t.c tests/unit/viommu-util.h
+tests_unit_san_viommu_classify_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_viommu_classify_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_viommu_classify_t_LDADD = $(SAN_VIOMMU_UNIT_LDADD)
+tests_unit_san_swiotlb_t_SOURCES = tests/unit/swiotlb-t.c
+tests_unit_san_swiotlb_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_swiotlb_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_swiotlb_t_LDADD = $(SAN_SWIOTLB_UNIT_LDADD)
+endif
+
 # Shell tests that boot nothing: bad command-line and file inputs (one
 # clear line, exit 1, never a crash); the generated ACPI tables through
 # iasl; the TAP shell library itself; the default guest image's contents.

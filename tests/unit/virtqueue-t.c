@@ -78,7 +78,7 @@ int main(void)
 	uint8_t buf[64];
 	uint16_t *used_idx;
 
-	plan(49);
+	plan(50);
 	log_max_level = LOG_ERR;   /* the warnings are what is being tested */
 	if (guest_mem_init(&mem, 16 * MiB))
 		bail("guest memory");
@@ -125,6 +125,14 @@ int main(void)
 	set_desc(DESC, 1, DATA, 16, 0, 0);
 	offer(0);
 	is_int(-EINVAL, pop_fresh(), "readable after writable is refused");
+
+	/* Also after a zero-length writable one (found by tests/fuzz/virtqueue.c:
+	 * the check counted writable bytes, not writable descriptors). */
+	fresh_queue();
+	set_desc(DESC, 0, DATA, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	set_desc(DESC, 1, DATA, 16, 0, 0);
+	offer(0);
+	is_int(-EINVAL, pop_fresh(), "readable after a zero-length writable is refused");
 
 	fresh_queue();
 	{
