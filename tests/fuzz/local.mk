@@ -39,6 +39,9 @@ clean-fuzz-obj:
 # main; its seed generator (tests/fuzz/<target>-seeds, plain $(CC)); its
 # make check run (tests/fuzz/<target>.sh); make fuzz-<target>.
 FUZZ_TARGETS =
+# Listed one by one, not as $(FUZZ_TARGETS:%=tests/fuzz/%.sh): automake
+# rewrites a substitution reference in TESTS to the bare target names.
+FUZZ_SMOKE_TESTS =
 FUZZ_HDRS = tests/fuzz/fuzz.h tests/fuzz/fuzz-ops.h
 FUZZ_LINK = $(AM_V_CCLD)$(FUZZ_COMPILE) $(WARN_CFLAGS) -fsanitize=fuzzer $(FUZZ_SANITIZE) \
 	$< tests/fuzz/libfuzz.a -o $@ -lpthread
@@ -49,6 +52,7 @@ EXTRA_DIST += tests/fuzz/fuzz.c $(FUZZ_HDRS) tests/fuzz/corpus tests/fuzz/run.sh
 
 # The virtio-iommu request decoder (docs/viommu.md, "Fuzzing").
 FUZZ_TARGETS += viommu-requests
+FUZZ_SMOKE_TESTS += tests/fuzz/viommu-requests.sh
 tests/fuzz/viommu-requests-fuzz: tests/fuzz/viommu-requests.c tests/fuzz/libfuzz.a
 	$(FUZZ_LINK)
 EXTRA_PROGRAMS += tests/fuzz/viommu-requests-seeds
@@ -60,6 +64,7 @@ fuzz-viommu: fuzz-viommu-requests
 
 # The virtqueue walker.
 FUZZ_TARGETS += virtqueue
+FUZZ_SMOKE_TESTS += tests/fuzz/virtqueue.sh
 tests/fuzz/virtqueue-fuzz: tests/fuzz/virtqueue.c tests/fuzz/virtqueue-format.h $(FUZZ_HDRS) \
 		tests/fuzz/libfuzz.a
 	$(FUZZ_LINK)
@@ -72,6 +77,7 @@ fuzz-virtqueue: tests/fuzz/virtqueue-fuzz
 
 # The virtio-pci transport, a virtio-rng behind it.
 FUZZ_TARGETS += virtio-pci
+FUZZ_SMOKE_TESTS += tests/fuzz/virtio-pci.sh
 tests/fuzz/virtio-pci-fuzz: tests/fuzz/virtio-pci.c tests/fuzz/virtio-pci-format.h $(FUZZ_HDRS) \
 		tests/fuzz/libfuzz.a
 	$(FUZZ_LINK)
@@ -84,6 +90,7 @@ fuzz-virtio-pci: tests/fuzz/virtio-pci-fuzz
 
 # PCI configuration space, ECAM and 0xcf8/0xcfc, on vmm's machines.
 FUZZ_TARGETS += pci-config
+FUZZ_SMOKE_TESTS += tests/fuzz/pci-config.sh
 tests/fuzz/pci-config-fuzz: tests/fuzz/pci-config.c tests/fuzz/pci-config-format.h $(FUZZ_HDRS) \
 		tests/fuzz/libfuzz.a
 	$(FUZZ_LINK)
@@ -96,6 +103,7 @@ fuzz-pci-config: tests/fuzz/pci-config-fuzz
 
 # The dmatest device, its worker thread and commands.
 FUZZ_TARGETS += dmatest
+FUZZ_SMOKE_TESTS += tests/fuzz/dmatest.sh
 tests/fuzz/dmatest-fuzz: tests/fuzz/dmatest.c tests/fuzz/dmatest-format.h $(FUZZ_HDRS) \
 		tests/fuzz/libfuzz.a
 	$(FUZZ_LINK)
@@ -118,7 +126,6 @@ fuzz-seeds: $(FUZZ_SEED_GENERATORS)
 
 # make check: each target for a fixed number of executions (its script
 # says how many), and its corpus checked against its generator.
-FUZZ_SMOKE_TESTS = $(FUZZ_TARGETS:%=tests/fuzz/%.sh)
 TESTS += $(FUZZ_SMOKE_TESTS)
 EXTRA_DIST += $(FUZZ_SMOKE_TESTS)
 if HAVE_LIBFUZZER
