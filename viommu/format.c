@@ -4,7 +4,7 @@
  * one JSON object (viommu_violation_json).  Field meanings and examples:
  * docs/viommu.md, "Reports".  Both have snprintf semantics.
  */
-#include "viommu/viommu.h"
+#include "viommu/report.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -71,6 +71,12 @@ static void sb_json_string(struct sbuf *s, const char *str)
 		}
 	}
 	sb_putc(s, '"');
+}
+
+/* An endpoint ID (a PCI requester ID) as bus:device.function. */
+static void sb_bdf(struct sbuf *s, uint32_t id)
+{
+	sb_printf(s, "%02x:%02x.%u", (id >> 8) & 0xffffff, (id >> 3) & 0x1f, id & 7);
 }
 
 static const char *access_word(enum viommu_access a)
@@ -142,8 +148,8 @@ static void format(const struct viommu_violation_record *r, struct sbuf *s)
 {
 	bool first = true;
 
-	sb_printf(s, "%02x:%02x.%u %s: ", (r->endpoint_id >> 8) & 0xffffff,
-		  (r->endpoint_id >> 3) & 0x1f, r->endpoint_id & 7, r->name ? r->name : "");
+	sb_bdf(s, r->endpoint_id);
+	sb_printf(s, " %s: ", r->name ? r->name : "");
 	switch (r->origin) {
 	case VIOMMU_ORIGIN_MAP:
 		sb_printf(s, "MAP IOVA 0x%" PRIx64 "-0x%" PRIx64 " -> 0x%" PRIx64 "-0x%" PRIx64 " ",
@@ -337,9 +343,9 @@ size_t viommu_violation_json(const struct viommu_violation_record *r, char *buf,
 	}
 	sb_init(&s, buf, len);
 	sb_printf(&s, "{\"type\":\"violation\",\"seq\":%" PRIu64 ",\"time_ns\":%" PRIu64
-		  ",\"bdf\":\"%02x:%02x.%u\",\"endpoint\":%" PRIu32 ",\"name\":",
-		  r->seq, r->time_ns, (r->endpoint_id >> 8) & 0xffffff, (r->endpoint_id >> 3) & 0x1f,
-		  r->endpoint_id & 7, r->endpoint_id);
+		  ",\"bdf\":\"", r->seq, r->time_ns);
+	sb_bdf(&s, r->endpoint_id);
+	sb_printf(&s, "\",\"endpoint\":%" PRIu32 ",\"name\":", r->endpoint_id);
 	sb_json_string(&s, r->name);
 	sb_printf(&s, ",\"origin\":\"%s\",\"domain\":", origin_name(r->origin));
 	if (r->has_domain)

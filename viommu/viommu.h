@@ -4,13 +4,16 @@
 
 /*
  * The virtio-iommu device (virtio spec, "IOMMU Device", device ID 23) as a
- * library with no KVM dependency.  The transport (vmm/virtio-pci.c) hands it
- * the bytes of each request-queue request and copies back the response; the
- * device models behind the IOMMU call viommu_translate() for every DMA.
+ * library with no KVM dependency: the device (config, reset, endpoints),
+ * its request queue's requests, and DMA translation for the device models
+ * behind it.  The transport (vmm/virtio_iommu.c) hands it the bytes of
+ * each request and copies back the response; device models translate
+ * every DMA through a port (below).  What it records about refused DMA is
+ * read through viommu/report.h.  docs/viommu.md explains the design.
  *
- * Thread safety: every function may be called from any thread; requests
- * and translations are serialised internally (translations take a read
- * lock, requests a write lock).
+ * Thread safety: every function may be called from any thread.  Requests,
+ * config writes and reset are serialised inside; translations run
+ * concurrently with them and with each other (one thread per port).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,10 +23,17 @@
 
 struct viommu;
 
-/* Memory the guest may legitimately map without VIRTIO_IOMMU_MAP_F_MMIO. */
-struct viommu_mem_ops {
+/* What the library needs from the VMM. */
+struct viommu_host_ops {
 	/* true if [gpa, gpa + len) is entirely guest RAM */
 	bool (*is_ram)(void *opaque, uint64_t gpa, uint64_t len);
+	/*
+	 * A fault event was queued for the guest (viommu_pop_fault() has
+	 * one): the device should post it to its event queue.  Called from
+	 * the thread whose DMA was refused, after every lock of the library
+	 * is released (at the end of that thread's DMA window); may be NULL.
+	 */
+	void (*fault_pending)(void *opaque);
 };
 
 struct viommu_resv_region {
@@ -43,11 +53,11 @@ struct viommu_config {
 	unsigned int max_mappings;            /* per domain, NOMEM beyond */
 	struct viommu_resv_region resv[VIOMMU_MAX_RESV];  /* PROBE RESV_MEM */
 	unsigned int nr_resv;
-	/* Added: device-wide cap on mappings over all domains (NOMEM beyond),
-	 * so that a guest cannot make the host allocate max_domains *
+	/* Device-wide cap on mappings over all domains (NOMEM beyond), so
+	 * that a guest cannot make the host allocate max_domains *
 	 * max_mappings nodes.  0 = no device-wide cap. */
 	unsigned int max_total_mappings;
-	/* Added (violation classifier, docs/viommu.md "Classification"):
+	/* The violation classifier (docs/viommu.md "Classification"):
 	 * unmapped ranges remembered per domain for AFTER_UNMAP (a ring, the
 	 * newest kept; default 4096, 0 = no history, so no AFTER_UNMAP);
 	 * MAPs remembered per domain for BYPASS (a ring, the newest kept;
@@ -63,8 +73,10 @@ struct viommu_config {
  * domain range, bypass 0, MSI window 0xfee00000-0xfeefffff. */
 void viommu_default_config(struct viommu_config *cfg);
 
-struct viommu *viommu_create(const struct viommu_config *cfg,
-			     const struct viommu_mem_ops *mem, void *mem_opaque);
+/* NULL with errno set (EINVAL: bad config or no is_ram; ENOMEM). */
+struct viommu *viommu_create(const struct viommu_config *cfg, const struct viommu_host_ops *host,
+			     void *host_opaque);
+/* After every port is closed and no thread uses the device. */
 void viommu_destroy(struct viommu *v);
 
 /* Endpoints the topology (VIOT) puts behind this IOMMU: the endpoint ID is
@@ -75,10 +87,12 @@ int viommu_add_endpoint(struct viommu *v, uint32_t endpoint_id, const char *name
  * transport's) and the config space, little-endian as the guest sees it. */
 uint64_t viommu_device_features(const struct viommu *v);
 void viommu_read_config(const struct viommu *v, struct virtio_iommu_config *cfg);
-/* A guest write to the config space (only `bypass` is writable). */
+/* A guest write to the config space (only `bypass` is writable).  A change
+ * of bypass returns only when no DMA through the old setting is in flight. */
 void viommu_write_config(struct viommu *v, unsigned int offset, const void *data, size_t len);
 /* Device reset: every domain, mapping and attachment is gone; bypass back
- * to its initial value; fault queue emptied; statistics kept. */
+ * to its initial value; fault queue emptied; statistics kept.  Returns
+ * once no DMA through the old state is in flight. */
 void viommu_reset(struct viommu *v);
 
 /*
@@ -88,11 +102,21 @@ void viommu_reset(struct viommu *v);
  * into resp (what goes into the used ring's len), 0 if resp is too small to
  * hold even a tail (the transport then reports a device error).  Never
  * aborts on malformed input: it answers with the spec's status.
+ *
+ * A request that removes translations (UNMAP, DETACH, an ATTACH that moves
+ * the endpoint) returns only once no DMA through them is in flight: every
+ * port of the affected endpoints has ended the window it was in (see
+ * viommu_dma_begin).  So when the guest sees S_OK, no device byte moves
+ * through the old translation any more -- as the spec wants of DETACH
+ * ("the endpoint cannot access any mapping from that domain") and of
+ * UNMAP.  The wait is bounded by one window (docs/viommu.md, "In-flight
+ * DMA").
  */
 size_t viommu_handle_request(struct viommu *v, const void *req, size_t req_len,
 			     void *resp, size_t resp_len);
 
-/* DMA translation. */
+/* ---------------------------------------------------------- DMA translation */
+
 enum viommu_access {
 	VIOMMU_READ = 1,   /* the device reads guest memory (DMA_TO_DEVICE) */
 	VIOMMU_WRITE = 2,  /* the device writes guest memory (DMA_FROM_DEVICE) */
@@ -111,7 +135,6 @@ enum viommu_violation {
 	VIOMMU_V_NOT_RAM,        /* "not-ram": translates outside guest RAM, or a MAP of
 				  * non-RAM without VIRTIO_IOMMU_MAP_F_MMIO */
 	VIOMMU_V_UNKNOWN_ENDPOINT, /* "unknown-endpoint": not registered (a VMM bug) */
-	/* Added: */
 	VIOMMU_V_AFTER_UNMAP,    /* "after-unmap": IOVA was mapped in the domain, then UNMAPped */
 	VIOMMU_V_BYPASS,         /* "bypass": the IOVA is the guest-physical address of a
 				  * mapped buffer (the device got the GPA, not the DMA address) */
@@ -124,193 +147,76 @@ enum viommu_violation {
 
 const char *viommu_violation_name(enum viommu_violation v);
 
+/*
+ * A port: one device context's way to the IOMMU for one endpoint, with its
+ * own IOTLB (a few recently used mappings) and its in-flight window.  Open
+ * one per thread that does DMA for the endpoint (a device's I/O thread, a
+ * DMA engine's worker); a port is used by one thread at a time.  NULL with
+ * errno ENOENT (endpoint not added) or ENOMEM.  A closed port's memory is
+ * kept until viommu_destroy (in-flight waits may still look at it) and is
+ * reused by the next open for the same endpoint.
+ */
+struct viommu_port;
+struct viommu_port *viommu_port_open(struct viommu *v, uint32_t endpoint);
+void viommu_port_close(struct viommu_port *p);
+uint32_t viommu_port_endpoint(const struct viommu_port *p);
+
+/*
+ * The in-flight window.  Translations are made between viommu_dma_begin()
+ * and viommu_dma_end(), and the bytes they name may be copied until
+ * viommu_dma_end(): a request that removes a translation does not complete
+ * before every window that could have used it has ended.  Keep windows
+ * short -- translate, copy, end; never wait for anything inside one (the
+ * guest's vCPU waits for it) -- and never nest them.  Costs one uncontended
+ * mutex lock and unlock; refusals made inside the window reach the
+ * violation callback and host_ops.fault_pending in viommu_dma_end().
+ */
+void viommu_dma_begin(struct viommu_port *p);
+void viommu_dma_end(struct viommu_port *p);
+
+/* A physically contiguous run of a translated DMA. */
+struct viommu_piece {
+	uint64_t gpa;
+	uint64_t len;
+};
+
 struct viommu_xlate {
-	uint64_t gpa;       /* guest-physical address of the first byte */
-	uint64_t len;       /* bytes contiguous in guest-physical space from gpa (<= requested) */
+	struct viommu_piece *pieces;  /* in: room for `max` pieces; NULL: check only */
+	unsigned int max;
+	unsigned int n;               /* out: pieces filled */
+	uint64_t len;                 /* out: bytes translated from iova (<= requested) */
 };
 
 /*
- * Translate a DMA of `len` bytes at `iova` by `endpoint` with `access`.
- * The DMA is allowed only if every byte is covered by mappings with that
- * permission and lands in guest RAM.  On success returns VIOMMU_OK and the
- * first physically contiguous piece in *out (call again for the rest).
- * Otherwise the DMA is refused: a fault event is queued for the guest, a
- * violation is classified and recorded with its context (see struct
- * viommu_violation_record), the violation callback is called, and the
- * class is returned (NO_DOMAIN, UNMAPPED, AFTER_UNMAP, BYPASS, PERMISSION,
- * PAST_END, NOT_RAM or UNKNOWN_ENDPOINT).  O(log n) in the number of
- * mappings, with a per-endpoint translation cache invalidated on UNMAP,
- * DETACH and reset; a refusal costs more (docs/viommu.md, "Costs").
- * A zero-length DMA touches nothing: VIOMMU_OK with out->len = 0.  `access`
- * may be VIOMMU_READ | VIOMMU_WRITE (both needed); 0 or unknown bits are
- * refused as VIOMMU_V_PERMISSION.  On refusal *out is zeroed.
+ * Translate a DMA of `len` bytes at `iova` with `access`, inside a window.
+ * Walks the mappings covering it in IOVA order once (O(log n + k) for k
+ * mappings; a hit in the port's IOTLB needs no lock and no tree): each
+ * must allow the access and land in guest RAM.  The physically contiguous
+ * pieces go into x->pieces, in order, adjacent ones merged.  When x->max
+ * pieces are full before the end, it returns VIOMMU_OK with x->len < len:
+ * continue at iova + x->len.  With x->pieces NULL the whole range is only
+ * checked (no piece limit).
+ *
+ * A zero-length DMA touches nothing: VIOMMU_OK, x->len = 0.  `access` may
+ * be VIOMMU_READ | VIOMMU_WRITE (both needed); 0 or unknown bits are
+ * refused as VIOMMU_V_PERMISSION.
+ *
+ * Refused: returns the class (NO_DOMAIN, UNMAPPED, AFTER_UNMAP, BYPASS,
+ * PERMISSION, PAST_END or NOT_RAM) with x->n = x->len = 0; the violation
+ * is recorded with its context (viommu/report.h) and a fault event is
+ * queued; the callback and fault_pending run at viommu_dma_end().
  */
-enum viommu_violation viommu_translate(struct viommu *v, uint32_t endpoint, uint64_t iova,
-				       uint64_t len, enum viommu_access access,
-				       struct viommu_xlate *out);
+enum viommu_violation viommu_translate(struct viommu_port *p, uint64_t iova, uint64_t len,
+				       enum viommu_access access, struct viommu_xlate *x);
+
+/* ------------------------------------------------------------ fault events */
 
 /* Fault events for the event queue, oldest first (bounded queue; on
  * overflow the oldest are dropped and counted). */
 #define VIOMMU_MAX_FAULTS 128
 bool viommu_pop_fault(struct viommu *v, struct virtio_iommu_fault *out);
 bool viommu_has_fault(struct viommu *v);
-/* Added: fault events dropped because the queue was full (never reset). */
+/* Fault events dropped because the queue was full (never reset). */
 uint64_t viommu_faults_dropped(struct viommu *v);
-
-/* Report. */
-struct viommu_endpoint_stats {
-	uint32_t endpoint_id;
-	const char *name;
-	uint64_t attaches, detaches, maps, unmaps, map_bytes, unmap_bytes;
-	uint64_t translations, faults;
-};
-
-/* A mapping as it was when a violation was recorded. */
-struct viommu_map_info {
-	bool valid;
-	uint64_t virt_start, virt_end;   /* IOVA, inclusive */
-	uint64_t phys_start;
-	uint32_t flags;                  /* VIRTIO_IOMMU_MAP_F_* */
-	uint64_t map_seq;                /* viommu_map_seq() when it was created */
-};
-
-/* An unmapped range from the domain's unmap history. */
-struct viommu_unmap_info {
-	bool valid;
-	uint64_t virt_start, virt_end;   /* the mapping that was removed */
-	uint64_t phys_start;
-	uint32_t flags;
-	uint64_t unmaps_ago;   /* 1: removed by the domain's latest UNMAP request that
-				* removed anything; 2: by the one before; ... */
-	uint64_t ns_ago;       /* CLOCK_MONOTONIC ns between that UNMAP and the violation */
-};
-
-/* Where a violation was detected. */
-enum viommu_origin {
-	VIOMMU_ORIGIN_DMA,      /* viommu_translate refused a DMA */
-	VIOMMU_ORIGIN_MAP,      /* a MAP request was refused (NOT_RAM) */
-	VIOMMU_ORIGIN_DEVICE,   /* a device model reported it (viommu_report_violation) */
-	VIOMMU_ORIGIN_LEAK,     /* viommu_check_leaks */
-};
-
-struct viommu_violation_record {
-	uint32_t endpoint_id;
-	const char *name;          /* valid until viommu_destroy */
-	uint64_t iova, len;        /* the DMA; MAP: its virt range; LEAK: the mapping */
-	enum viommu_access access; /* MAP, LEAK: the mapping's READ/WRITE flags */
-	enum viommu_violation reason;
-
-	/* Added: context (docs/viommu.md, "Context"). */
-	uint64_t seq;              /* 1 for the device's first violation, then +1 (all of
-				    * them, also those beyond VIOMMU_MAX_RECORDS) */
-	uint64_t time_ns;          /* CLOCK_MONOTONIC when detected */
-	enum viommu_origin origin;
-	uint64_t fault_iova;       /* the first offending byte (the fault event's address);
-				    * MAP: IOVA of the first non-RAM byte */
-	bool has_domain;           /* the endpoint was attached to `domain` */
-	bool identity;             /* ... or in bypass (identity translation: global
-				    * bypass=1 or an ATTACH_F_BYPASS domain) */
-	bool shared_domain;        /* other endpoints are attached to the same domain */
-	uint32_t domain;
-	/* Mapping state at that moment (valid only where looked up:
-	 * map_context; never for NO_DOMAIN, UNKNOWN_ENDPOINT, identity, MAP). */
-	bool map_context;
-	/* PERMISSION, NOT_RAM: the mapping holding fault_iova; PAST_END: the
-	 * one the DMA ran out of; LEAK: the leaked one; device reports: the
-	 * one holding iova, if any. */
-	struct viommu_map_info mapping;
-	/* The nearest mappings entirely below and above `mapping` (when
-	 * valid), else below and above fault_iova. */
-	struct viommu_map_info below, above;
-	/* AFTER_UNMAP: the unmapped range holding fault_iova.  PAST_END: set
-	 * when the IOVA the DMA ran into was recently unmapped. */
-	struct viommu_unmap_info unmapped;
-	/* BYPASS: the IOVA at which the GPA fault_iova is mapped. */
-	bool bypass_valid;
-	uint64_t bypass_iova;
-	/* NOT_RAM from MAP: the refused phys range (inclusive). */
-	bool phys_valid;
-	uint64_t phys_start, phys_end;
-};
-
-void viommu_for_each_endpoint(struct viommu *v,
-			      void (*fn)(void *opaque, const struct viommu_endpoint_stats *s),
-			      void *opaque);
-/* Recorded violations (the first VIOMMU_MAX_RECORDS kept; the count of all).
- * fn runs with an internal lock held: it must not call into the device. */
-#define VIOMMU_MAX_RECORDS 1024
-uint64_t viommu_for_each_violation(struct viommu *v,
-				   void (*fn)(void *opaque, const struct viommu_violation_record *r),
-				   void *opaque);
-
-/*
- * Added: violation callback.  fn is called once for every violation (also
- * those beyond VIOMMU_MAX_RECORDS), from the thread that caused it (a
- * device thread for DMA, the request's thread for MAP, the caller of
- * viommu_report_violation / viommu_check_leaks), after every lock of the
- * device is released: it may call any viommu function.  r is valid only
- * during the call.  Calls from different threads may run concurrently and
- * out of seq order.  NULL fn: no callback.  A call already under way in
- * another thread may still run after this returns.
- */
-void viommu_set_violation_cb(struct viommu *v,
-			     void (*fn)(void *opaque, const struct viommu_violation_record *r),
-			     void *opaque);
-
-/*
- * Added: one line for humans, no newline, e.g.
- *   00:03.0 dmatest0: device write 4096 B at IOVA 0xffffe000: after-unmap
- *   (IOVA 0xffffe000-0xffffefff unmapped 2 unmaps / 1.3 ms ago; below:
- *   0xffffc000-0xffffdfff -> 0x1234000 rw; above: none)
- * and one JSON object, no newline (fields: docs/viommu.md, "Reports").
- * snprintf semantics: at most len bytes including the NUL are written (buf
- * may be NULL when len is 0); returns the length of the whole output.
- * Worst cases (every field valid, 64-bit addresses): the line is at most
- * 539 + strlen(name) bytes, the JSON 1654 + 12 * strlen(name) (the name
- * appears twice, each byte escaped to at most 6).
- */
-size_t viommu_format_violation(const struct viommu_violation_record *r, char *buf, size_t len);
-size_t viommu_violation_json(const struct viommu_violation_record *r, char *buf, size_t len);
-
-/*
- * Added: a violation the device model detected itself (e.g. ADDRESS_WIDTH:
- * it refused to drive an address wider than its addressing width).
- * Recorded with the same context as a refused DMA (mapping state around
- * iova) and passed to the callback; no fault event is queued (the IOMMU
- * never saw the access) and the endpoint's statistics do not change.
- * reason VIOMMU_OK or unknown is ignored.
- */
-void viommu_report_violation(struct viommu *v, uint32_t endpoint, uint64_t iova, uint64_t len,
-			     enum viommu_access access, enum viommu_violation reason);
-
-/*
- * Added: leak check.  viommu_map_seq() is the number of successful MAPs
- * so far over the device's life (reset does not clear it); each mapping
- * remembers the value when it was created (the first MAP gets 0).
- * viommu_check_leaks() reports as LEAK every live mapping of the domain
- * `endpoint` is attached to that was created before created_before_seq
- * (seq < created_before_seq), oldest first: the first max_records of them
- * are recorded and passed to the callback; the rest are only counted.
- * Returns the number of leaked mappings (0 if not attached or bypass).
- * With a shared domain the mappings may be other endpoints' (the records
- * say shared_domain).  O(n log n) in the domain's mappings (a walk, then
- * the leaks sorted by age); the records are built in a temporary array of
- * up to max_records entries (no records, only the count, if it cannot be
- * allocated), so keep max_records modest.
- */
-uint64_t viommu_map_seq(struct viommu *v);
-unsigned int viommu_check_leaks(struct viommu *v, uint32_t endpoint, uint64_t created_before_seq,
-				unsigned int max_records);
-
-/*
- * Added: the live mappings of the endpoint's domain, in IOVA order, for
- * diagnostics: fn (may be NULL) is called without locks held on a
- * snapshot.  Returns their number (0 if not attached).
- */
-unsigned int viommu_endpoint_live_mappings(struct viommu *v, uint32_t endpoint,
-					   void (*fn)(void *opaque, uint64_t virt_start,
-						      uint64_t virt_end, uint64_t phys,
-						      uint32_t flags),
-					   void *opaque);
 
 #endif

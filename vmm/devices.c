@@ -3,43 +3,63 @@
  * The machine's PCI devices: the virtio-iommu in slot 1, the endpoints
  * behind it (virtio-rng in slot 2, virtio-blk disks from slot 3, dmatest
  * devices from slot 8; untrusted ones below root ports in those slots, see
- * devices_plan()), and the exit report of IOMMU activity and refused DMAs.
+ * devices_plan()).  The exit report is vmm/report.c's.
  */
 #include "vmm/devices.h"
+#include "vmm/dmatest.h"
 #include "vmm/log.h"
 #include "vmm/sanitizer.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static bool mem_is_ram(void *opaque, uint64_t gpa, uint64_t len)
+/* What the virtio-iommu library needs from the machine. */
+static bool iommu_is_ram(void *opaque, uint64_t gpa, uint64_t len)
 {
-	return guest_mem_is_ram(opaque, gpa, len);
+	struct machine *m = opaque;
+
+	return guest_mem_is_ram(&m->mem, gpa, len);
 }
 
-static const struct viommu_mem_ops viommu_mem = { .is_ram = mem_is_ram };
-
-static void iommu_fault_kick(void *opaque)
+/* A refused DMA queued a fault event: wake the virtio-iommu's I/O thread
+ * to post it on the event queue. */
+static void iommu_fault_pending(void *opaque)
 {
-	struct virtio_iommu *vi = opaque;
+	struct machine *m = opaque;
 
-	virtio_kick(&vi->vd);
+	virtio_kick(&m->iommu_dev->vd);
 }
 
-/* An endpoint's refused DMA wakes the IOMMU device to post the fault event. */
-static void attach_endpoint(struct machine *m, struct virtio_dev *vd)
+static const struct viommu_host_ops iommu_host = {
+	.is_ram = iommu_is_ram,
+	.fault_pending = iommu_fault_pending,
+};
+
+/*
+ * Wire an endpoint's DMA, once its BDF (dma->endpoint) is final: the IOMMU
+ * learns the endpoint and the device gets its port there (no DMA before
+ * that), and its data DMA is staged through a bounce account of its own.
+ * Every endpoint goes through here, virtio or not.
+ */
+static int attach_endpoint(struct machine *m, struct dma_space *dma, const char *name)
 {
-	if (!m->viommu)
-		return;
-	viommu_add_endpoint(m->viommu, vd->dma.endpoint, vd->ops->name);
-	vd->dma.on_fault = iommu_fault_kick;
-	vd->dma.fault_opaque = m->iommu_dev;
-	/* Its data DMA is staged through the host bounce pool. */
-	if (sanitizer_attach(m, &vd->dma, vd->ops->name))
-		pr_warn("%s: no bounce account: its DMA is not staged", vd->ops->name);
+	int ret;
+
+	if (m->viommu) {
+		ret = viommu_add_endpoint(m->viommu, dma->endpoint, name);
+		if (!ret)
+			ret = dma_attach_iommu(dma, m->viommu);
+		if (ret) {
+			pr_err("%s: cannot put it behind the IOMMU: %s", name, strerror(-ret));
+			return ret;
+		}
+	}
+	ret = sanitizer_attach(m, dma, name);
+	if (ret)
+		pr_err("%s: no bounce account: %s", name, strerror(-ret));
+	return ret;
 }
 
 /* The root port the plan puts loc behind, if any. */
@@ -54,7 +74,8 @@ static int add_root_port(struct machine *m, const struct devices_plan *plan,
 	p = &plan->port[loc->port];
 	ret = pci_add_root_port(&m->pci, p->slot, p->secondary_bus, p->external_facing);
 	if (ret)
-		pr_err("cannot create the PCIe root port 00:%02x.0: %s", p->slot, strerror(-ret));
+		pr_err("cannot create the PCIe root port %s: %s", pci_bdf_str(pci_bdf(p->slot, 0)).s,
+		       strerror(-ret));
 	return ret;
 }
 
@@ -80,11 +101,44 @@ static int place_virtio(struct machine *m, const struct devices_plan *plan,
 		ret = pci_register_at(&m->pci, &vd->pci, loc->bus, loc->slot);
 	}
 	if (ret) {
-		pr_err("%s: cannot place it at %02x:%02x.0: %s", vd->ops->name, loc->bus, loc->slot,
-		       strerror(-ret));
+		pr_err("%s: cannot place it at %s: %s", vd->ops->name,
+		       pci_bdf_str(pci_bdf_at(loc->bus, loc->slot, 0)).s, strerror(-ret));
 		return ret;
 	}
 	vd->dma.endpoint = pci_device_bdf(&vd->pci);
+	return 0;
+}
+
+/* dmatest device i of cfg at loc (its root port, if any, exists already). */
+static int add_dmatest(struct machine *m, const struct vmm_config *cfg, unsigned int i,
+		       const struct devices_loc *loc)
+{
+	struct dmatest_params p = {
+		.index = i,
+		.width = cfg->dmatest[i].width,
+		.dma = {
+			.mem = &m->mem,
+			.iommu = m->viommu,
+			.endpoint = pci_bdf_at(loc->bus, loc->slot, 0),
+		},
+		.signal_msi = kvm_signal_msi,
+		.msi_opaque = m,
+	};
+	char name[16];
+	int ret;
+
+	snprintf(name, sizeof(name), "dmatest%u", i);
+	/* Before it exists: the device keeps a copy of its dma_space. */
+	ret = attach_endpoint(m, &p.dma, name);
+	if (ret)
+		return ret;
+	m->dmatest[i] = dmatest_create(&m->pci, loc->bus, loc->slot, &p);
+	if (!m->dmatest[i]) {
+		ret = -errno;
+		pr_err("cannot create %s at %s: %s", name, pci_bdf_str(p.dma.endpoint).s, strerror(-ret));
+		return ret;
+	}
+	m->ndmatest = i + 1;
 	return 0;
 }
 
@@ -114,7 +168,7 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		struct viommu_config vcfg;
 
 		viommu_default_config(&vcfg);
-		m->viommu = viommu_create(&vcfg, &viommu_mem, &m->mem);
+		m->viommu = viommu_create(&vcfg, &iommu_host, m);
 		m->iommu_dev = calloc(1, sizeof(*m->iommu_dev));
 		if (!m->viommu || !m->iommu_dev)
 			return -ENOMEM;
@@ -140,7 +194,9 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		ret = place_virtio(m, &plan, &plan.rng, &m->rng->vd);
 		if (ret)
 			return ret;
-		attach_endpoint(m, &m->rng->vd);
+		ret = attach_endpoint(m, &m->rng->vd.dma, m->rng->vd.ops->name);
+		if (ret)
+			return ret;
 	}
 	for (unsigned int i = 0; i < cfg->ndisks; i++) {
 		m->blk[i] = calloc(1, sizeof(*m->blk[i]));
@@ -157,7 +213,9 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		ret = place_virtio(m, &plan, &plan.blk[i], &m->blk[i]->vd);
 		if (ret)
 			return ret;
-		attach_endpoint(m, &m->blk[i]->vd);
+		ret = attach_endpoint(m, &m->blk[i]->vd.dma, m->blk[i]->vd.ops->name);
+		if (ret)
+			return ret;
 	}
 	for (unsigned int i = 0; i < cfg->ndmatest; i++) {
 		const struct devices_loc *loc = &plan.dmatest[i];
@@ -166,7 +224,7 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		ret = add_root_port(m, &plan, loc);
 		if (ret)
 			return ret;
-		ret = sanitizer_add_dmatest(m, cfg, i, loc->bus, loc->slot);
+		ret = add_dmatest(m, cfg, i, loc);
 		if (ret)
 			return ret;
 	}
@@ -196,12 +254,22 @@ int devices_start(struct machine *m)
 			return ret;
 		}
 	}
-	return sanitizer_start(m);
+	for (unsigned int i = 0; i < m->ndmatest; i++) {
+		int ret = dmatest_start(m->dmatest[i]);
+
+		if (ret) {
+			pr_err("%s: cannot start its DMA engine thread: %s",
+			       dmatest_name(m->dmatest[i]), strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
 }
 
 void devices_stop(struct machine *m)
 {
-	sanitizer_stop(m);
+	for (unsigned int i = 0; i < m->ndmatest; i++)
+		dmatest_stop(m->dmatest[i]);
 	for (unsigned int i = 0; i < 2 + m->nblk; i++) {
 		struct virtio_dev *vd = each_dev(m, i);
 
@@ -223,50 +291,11 @@ void devices_destroy(struct machine *m)
 		free(m->iommu_dev->resp_buf);
 		free(m->iommu_dev);
 	}
+	for (unsigned int i = 0; i < m->ndmatest; i++)
+		dmatest_destroy(m->dmatest[i]);
+	m->ndmatest = 0;
 	sanitizer_destroy(m);
 	if (m->viommu)
 		viommu_destroy(m->viommu);
 	pci_bus_destroy(&m->pci);
-}
-
-/* --- the exit report --------------------------------------------------- */
-
-struct report_ctx {
-	FILE *json;
-};
-
-static void report_endpoint(void *opaque, const struct viommu_endpoint_stats *s)
-{
-	struct report_ctx *ctx = opaque;
-
-	pr_info("iommu: %02x:%02x.%u %-11s attach %" PRIu64 ", detach %" PRIu64 ", map %" PRIu64
-		" (%" PRIu64 " bytes), unmap %" PRIu64 " (%" PRIu64 " bytes), translations %" PRIu64
-		", refused %" PRIu64,
-		s->endpoint_id >> 8, (s->endpoint_id >> 3) & 0x1f, s->endpoint_id & 7, s->name,
-		s->attaches, s->detaches, s->maps, s->map_bytes, s->unmaps, s->unmap_bytes,
-		s->translations, s->faults);
-	if (ctx->json) {
-		fprintf(ctx->json, "{\"type\":\"endpoint\",\"bdf\":\"%02x:%02x.%u\",\"name\":",
-			s->endpoint_id >> 8, (s->endpoint_id >> 3) & 0x1f, s->endpoint_id & 7);
-		json_string(ctx->json, s->name);
-		fprintf(ctx->json, ",\"attaches\":%" PRIu64 ",\"detaches\":%" PRIu64 ",\"maps\":%" PRIu64
-			",\"map_bytes\":%" PRIu64 ",\"unmaps\":%" PRIu64 ",\"unmap_bytes\":%" PRIu64
-			",\"translations\":%" PRIu64 ",\"refused\":%" PRIu64 "}\n",
-			s->attaches, s->detaches, s->maps, s->map_bytes, s->unmaps, s->unmap_bytes,
-			s->translations, s->faults);
-	}
-}
-
-int devices_report(struct machine *m, FILE *json)
-{
-	struct report_ctx ctx = { .json = json };
-
-	if (m->viommu)
-		viommu_for_each_endpoint(m->viommu, report_endpoint, &ctx);
-	sanitizer_report(m, json);
-	if (json && (fflush(json) != 0 || ferror(json))) {
-		pr_err("cannot write the report: %s", strerror(errno));
-		return -EIO;
-	}
-	return 0;
 }

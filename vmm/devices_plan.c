@@ -5,7 +5,7 @@
  * the same plan, so the guest finds every device where the tables say.
  * KVM-free, for the unit tests.
  */
-#include "vmm/devices.h"
+#include "vmm/devices_plan.h"
 #include "vmm/layout.h"
 #include "vmm/pci.h"
 

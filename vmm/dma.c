@@ -1,66 +1,113 @@
 /* SPDX-License-Identifier: MIT */
 #include "vmm/dma.h"
 #include "vmm/log.h"
+#include "vmm/pci_config.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/types.h>
 
-/* Translated pieces of one DMA; a DMA is at most a few physically
- * discontiguous pieces in practice, more are handled in rounds. */
-#define DMA_MAX_PIECES 16
+/* Pieces one window translates into: a round of 256 KiB over 4 KiB
+ * mappings is at most 65 of them.  With a finer granule a read finishes
+ * its round in several windows, and a write takes the checked path. */
+#define DMA_MAX_PIECES 66
+/* dma_check() walks at most this much per window, so that a huge check
+ * does not keep a request waiting for the window for long. */
+#define DMA_CHECK_CHUNK (4ull << 20)
 /* A staged write takes all its segments before the first byte moves, so
  * that a full pool refuses it whole; bigger writes are staged in turns. */
-#define DMA_MAX_SEGS   64
+#define DMA_MAX_SEGS 64
 
-struct piece {
+int dma_attach_iommu(struct dma_space *d, struct viommu *iommu)
+{
+	struct viommu_port *port = viommu_port_open(iommu, d->endpoint);
+
+	if (!port)
+		return -errno;
+	d->iommu = iommu;
+	d->port = port;
+	return 0;
+}
+
+void dma_detach_iommu(struct dma_space *d)
+{
+	viommu_port_close(d->port);
+	d->port = NULL;
+	d->iommu = NULL;
+}
+
+static void window_begin(struct dma_space *d)
+{
+	if (d->port)
+		viommu_dma_begin(d->port);
+}
+
+static void window_end(struct dma_space *d)
+{
+	if (d->port)
+		viommu_dma_end(d->port);
+}
+
+static bool wraps(uint64_t addr, uint64_t len)
+{
+	return len && len - 1 > UINT64_MAX - addr;
+}
+
+/* A DMA whose last byte would lie past 2^64 - 1: the IOMMU sees it whole
+ * (and records the violation), so that rounds never wrap to IOVA 0. */
+static int refuse_wrapping(struct dma_space *d, uint64_t addr, uint64_t len,
+			   enum viommu_access access)
+{
+	if (d->port) {
+		struct viommu_xlate x = { 0 };
+
+		window_begin(d);
+		viommu_translate(d->port, addr, len, access, &x);
+		window_end(d);
+	}
+	d->refused++;
+	return -EFAULT;
+}
+
+/* A host range of one translated piece. */
+struct span {
 	uint8_t *hva;
 	size_t len;
 };
 
 /*
- * Translate [addr, addr+len) into host pointers, at most DMA_MAX_PIECES.
- * Returns the number of bytes covered (<= len) or -EFAULT.
+ * Inside a window: the host spans of the start of [addr, addr + len) (no
+ * wrap), at most DMA_MAX_PIECES.  Returns the bytes they cover (> 0) or
+ * -EFAULT (refused; the IOMMU recorded why).
  */
-static ssize_t translate(struct dma_space *d, uint64_t addr, size_t len,
-			 enum viommu_access access, struct piece *pieces, unsigned int *npieces)
+static ssize_t translate_round(struct dma_space *d, uint64_t addr, size_t len,
+			       enum viommu_access access, struct span *sp, unsigned int *n)
 {
-	size_t done = 0;
+	struct viommu_piece pc[DMA_MAX_PIECES];
+	struct viommu_xlate x = { .pieces = pc, .max = DMA_MAX_PIECES };
 
-	*npieces = 0;
-	while (done < len && *npieces < DMA_MAX_PIECES) {
-		uint64_t gpa, plen;
-		uint8_t *hva;
+	if (!d->port) {
+		/* Behind an IOMMU without a port yet: a wiring bug, refused. */
+		uint8_t *hva = d->iommu ? NULL : guest_mem_ptr(d->mem, addr, len);
 
-		if (d->iommu) {
-			struct viommu_xlate x;
-
-			if (viommu_translate(d->iommu, d->endpoint, addr + done, len - done,
-					     access, &x) != VIOMMU_OK)
-				goto refused;
-			gpa = x.gpa;
-			plen = x.len;
-		} else {
-			if (addr + done < addr)
-				goto refused;
-			gpa = addr + done;
-			plen = len - done;
-		}
-		hva = guest_mem_ptr(d->mem, gpa, plen);
 		if (!hva)
-			goto refused;
-		pieces[*npieces].hva = hva;
-		pieces[*npieces].len = plen;
-		(*npieces)++;
-		done += plen;
+			return -EFAULT;
+		sp[0] = (struct span){ .hva = hva, .len = len };
+		*n = 1;
+		return (ssize_t)len;
 	}
-	return (ssize_t)done;
-
-refused:
-	d->refused++;
-	if (d->on_fault)
-		d->on_fault(d->fault_opaque);
-	return -EFAULT;
+	if (viommu_translate(d->port, addr, len, access, &x) != VIOMMU_OK)
+		return -EFAULT;
+	for (unsigned int i = 0; i < x.n; i++) {
+		/* The IOMMU checked RAM with guest_mem's own answer; should
+		 * the two ever disagree, the access is refused, not trusted. */
+		sp[i].hva = guest_mem_ptr(d->mem, pc[i].gpa, pc[i].len);
+		if (!sp[i].hva)
+			return -EFAULT;
+		sp[i].len = pc[i].len;
+	}
+	*n = x.n;
+	return (ssize_t)x.len;
 }
 
 /* Where the bytes of a transfer go to / come from on the device side. */
@@ -70,25 +117,49 @@ struct sink {
 	size_t seg_off;
 };
 
-/* guest -> sink, each guest byte read exactly once. */
-static int copy_from_guest(struct dma_space *d, uint64_t addr, size_t len, struct sink *s)
+static void sink_fill(const struct sink *s, size_t off, const struct span *sp, unsigned int n)
 {
-	struct piece p[DMA_MAX_PIECES];
+	for (unsigned int i = 0; i < n; off += sp[i].len, i++) {
+		if (s->seg)
+			swiotlb_bounce_in(s->seg, s->seg_off + off, sp[i].hva, sp[i].len);
+		else
+			memcpy(s->plain + off, sp[i].hva, sp[i].len);
+	}
+}
+
+static void sink_drain(const struct sink *s, size_t off, const struct span *sp, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; off += sp[i].len, i++) {
+		if (s->seg)
+			swiotlb_bounce_out(s->seg, s->seg_off + off, sp[i].hva, sp[i].len);
+		else
+			memcpy(sp[i].hva, s->plain + off, sp[i].len);
+	}
+}
+
+/* guest -> sink, each guest byte read exactly once, round by round. */
+static int copy_from_guest(struct dma_space *d, uint64_t addr, size_t len, const struct sink *s)
+{
 	size_t done = 0;
 
+	if (wraps(addr, len))
+		return refuse_wrapping(d, addr, len, VIOMMU_READ);
 	while (done < len) {
+		size_t want = len - done < DMA_ROUND_MAX ? len - done : DMA_ROUND_MAX;
+		struct span sp[DMA_MAX_PIECES];
 		unsigned int n;
-		ssize_t got = translate(d, addr + done, len - done, VIOMMU_READ, p, &n);
+		ssize_t got;
 
-		if (got < 0)
+		window_begin(d);
+		got = translate_round(d, addr + done, want, VIOMMU_READ, sp, &n);
+		if (got > 0)
+			sink_fill(s, done, sp, n);
+		window_end(d);
+		if (got < 0) {
+			d->refused++;
 			return -EFAULT;
-		for (unsigned int i = 0; i < n; i++) {
-			if (s->seg)
-				swiotlb_bounce_in(s->seg, s->seg_off + done, p[i].hva, p[i].len);
-			else
-				memcpy(s->plain + done, p[i].hva, p[i].len);
-			done += p[i].len;
 		}
+		done += (size_t)got;
 	}
 	d->bytes_read += len;
 	return 0;
@@ -96,49 +167,80 @@ static int copy_from_guest(struct dma_space *d, uint64_t addr, size_t len, struc
 
 int dma_check(struct dma_space *d, uint64_t addr, uint64_t len, enum viommu_access access)
 {
-	struct piece p[DMA_MAX_PIECES];
 	uint64_t checked = 0;
 
+	if (wraps(addr, len))
+		return refuse_wrapping(d, addr, len, access);
 	while (checked < len) {
-		unsigned int n;
-		size_t want = len - checked > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)(len - checked);
-		ssize_t got = translate(d, addr + checked, want, access, p, &n);
+		uint64_t want = len - checked < DMA_CHECK_CHUNK ? len - checked : DMA_CHECK_CHUNK;
+		bool ok;
 
-		if (got < 0)
+		window_begin(d);
+		if (d->port) {
+			struct viommu_xlate x = { 0 };   /* no pieces: check only */
+
+			ok = viommu_translate(d->port, addr + checked, want, access, &x) == VIOMMU_OK;
+		} else {
+			ok = !d->iommu && guest_mem_ptr(d->mem, addr + checked, (size_t)want) != NULL;
+		}
+		window_end(d);
+		if (!ok) {
+			d->refused++;
 			return -EFAULT;
-		checked += (uint64_t)got;
+		}
+		checked += want;
 	}
 	return 0;
 }
 
-/* sink -> guest: every byte translated before the first one moves (a
- * refused write writes nothing); the common case is one round. */
+/*
+ * sink -> guest: every byte translated before the first one moves (a
+ * refused write writes nothing).  The common case is one window that
+ * translates and copies; a longer write is checked whole first and then
+ * copied round by round.
+ */
 static int copy_to_guest(struct dma_space *d, uint64_t addr, size_t len, const struct sink *s)
 {
-	struct piece p[DMA_MAX_PIECES];
+	struct span sp[DMA_MAX_PIECES];
 	size_t done = 0;
 	unsigned int n;
 	ssize_t got;
 
-	got = translate(d, addr, len, VIOMMU_WRITE, p, &n);
-	if (got < 0)
-		return -EFAULT;
-	if ((size_t)got < len && dma_check(d, addr + (size_t)got, len - (size_t)got, VIOMMU_WRITE))
-		return -EFAULT;
-	for (;;) {
-		for (unsigned int i = 0; i < n; i++) {
-			if (s->seg)
-				swiotlb_bounce_out(s->seg, s->seg_off + done, p[i].hva, p[i].len);
-			else
-				memcpy(p[i].hva, s->plain + done, p[i].len);
-			done += p[i].len;
+	if (wraps(addr, len))
+		return refuse_wrapping(d, addr, len, VIOMMU_WRITE);
+	if (len <= DMA_ROUND_MAX) {
+		window_begin(d);
+		got = translate_round(d, addr, len, VIOMMU_WRITE, sp, &n);
+		if (got == (ssize_t)len)
+			sink_drain(s, 0, sp, n);
+		window_end(d);
+		if (got < 0) {
+			d->refused++;
+			return -EFAULT;
 		}
-		if (done >= len)
-			break;
-		got = translate(d, addr + done, len - done, VIOMMU_WRITE, p, &n);
-		if (got < 0)
-			return -EFAULT;  /* unmapped meanwhile: stop */
+		if (got == (ssize_t)len)
+			goto written;
+		/* more pieces than one window takes: the checked path */
 	}
+	if (dma_check(d, addr, len, VIOMMU_WRITE))
+		return -EFAULT;
+	while (done < len) {
+		size_t want = len - done < DMA_ROUND_MAX ? len - done : DMA_ROUND_MAX;
+
+		window_begin(d);
+		got = translate_round(d, addr + done, want, VIOMMU_WRITE, sp, &n);
+		if (got > 0)
+			sink_drain(s, done, sp, n);
+		window_end(d);
+		if (got < 0) {
+			/* Unmapped since the check, by a request that waited
+			 * for the previous round: the rest is refused. */
+			d->refused++;
+			return -EFAULT;
+		}
+		done += (size_t)got;
+	}
+written:
 	d->bytes_written += len;
 	return 0;
 }
@@ -152,10 +254,9 @@ static int seg_alloc(struct dma_space *d, size_t len, struct swiotlb_seg *seg)
 
 	if (ret == -ENOSPC) {
 		d->bounce_exhausted++;
-		pr_ratelimited(LOG_WARN, "%02x:%02x.%u %s: bounce pool exhausted, %zu-byte DMA "
+		pr_ratelimited(LOG_WARN, "%s %s: bounce pool exhausted, %zu-byte DMA "
 			       "failed as an I/O error (see --bounce-pool)",
-			       d->endpoint >> 8, (d->endpoint >> 3) & 0x1f, d->endpoint & 7,
-			       swiotlb_account_name(d->bounce), len);
+			       pci_bdf_str(d->endpoint).s, swiotlb_account_name(d->bounce), len);
 	}
 	return ret;
 }
@@ -180,6 +281,8 @@ int dma_read(struct dma_space *d, uint64_t addr, void *buf, size_t len)
 
 	if (!d->bounce || len == 0)
 		return dma_read_coherent(d, addr, buf, len);
+	if (wraps(addr, len))
+		return refuse_wrapping(d, addr, len, VIOMMU_READ);
 	/* One snapshot per segment into the bounce pool, then the device
 	 * consumes it from there. */
 	while (done < len) {

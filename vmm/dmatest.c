@@ -19,6 +19,7 @@
  */
 #include "vmm/dmatest.h"
 #include "vmm/log.h"
+#include "viommu/report.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -92,6 +93,7 @@ struct dmatest {
 
 	/* Statistics. */
 	uint64_t commands, failed, bytes_moved, leaks_found;
+	uint64_t worker_wakeups;
 
 	/* Worker scratch: two streams (CMP reads both sides). */
 	struct stream a, b;
@@ -390,6 +392,7 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&dt->lock);
 	while (!dt->stop) {
+		dt->worker_wakeups++;
 		if (dt->pending) {
 			struct job j = dt->regs;
 			uint64_t gen = dt->generation, moved;
@@ -434,15 +437,12 @@ static void *worker(void *arg)
 				leak_check(dt, seq);
 				pthread_mutex_lock(&dt->lock);
 			} else {
-				struct timespec ts;
+				/* dt->cond waits on CLOCK_MONOTONIC, the clock of the deadline. */
+				struct timespec ts = {
+					.tv_sec = (time_t)(dt->leak_deadline_ns / 1000000000ull),
+					.tv_nsec = (long)(dt->leak_deadline_ns % 1000000000ull),
+				};
 
-				clock_gettime(CLOCK_MONOTONIC, &ts);
-				ts.tv_sec += (time_t)((dt->leak_deadline_ns - now) / 1000000000ull);
-				ts.tv_nsec += (long)((dt->leak_deadline_ns - now) % 1000000000ull);
-				if (ts.tv_nsec >= 1000000000l) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000l;
-				}
 				pthread_cond_timedwait(&dt->cond, &dt->lock, &ts);
 			}
 			continue;
@@ -624,6 +624,7 @@ static const struct pci_device_ops dmatest_ops = {
 struct dmatest *dmatest_create(struct pci_bus *bus, unsigned int busnr, unsigned int slot,
 			       const struct dmatest_params *p)
 {
+	pthread_condattr_t cattr;
 	struct dmatest *dt;
 	unsigned int msi;
 	int ret;
@@ -639,7 +640,13 @@ struct dmatest *dmatest_create(struct pci_bus *bus, unsigned int busnr, unsigned
 	dt->p = *p;
 	snprintf(dt->name, sizeof(dt->name), "dmatest%u", p->index);
 	pthread_mutex_init(&dt->lock, NULL);
-	pthread_cond_init(&dt->cond, NULL);
+	/* The leak deadline is a CLOCK_MONOTONIC time (immune to wall-clock
+	 * steps); a condvar of the default clock (CLOCK_REALTIME) would read
+	 * it as long past and never sleep. */
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&dt->cond, &cattr);
+	pthread_condattr_destroy(&cattr);
 	pthread_cond_init(&dt->idle, NULL);
 
 	pci_device_init(&dt->pci, dt->name, DMATEST_VENDOR_ID, DMATEST_DEVICE_ID, 0xff0000,
@@ -764,6 +771,7 @@ void dmatest_stats(struct dmatest *dt, struct dmatest_stats *out)
 	out->leaks_found = dt->leaks_found;
 	out->violations = atomic_load(&dt->viol_count);
 	out->bounce_exhausted = dt->p.dma.bounce_exhausted;
+	out->worker_wakeups = dt->worker_wakeups;
 	pthread_mutex_unlock(&dt->lock);
 }
 

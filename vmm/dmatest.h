@@ -51,6 +51,7 @@ struct dmatest_stats {
 	uint64_t violations;        /* attributed by the host (verdict register) */
 	uint64_t leaks_found;       /* mappings live a grace period after reset/unbind */
 	uint64_t bounce_exhausted;  /* commands failed for want of bounce slots */
+	uint64_t worker_wakeups;    /* turns of the worker's loop (each wait that returned) */
 };
 void dmatest_stats(struct dmatest *dt, struct dmatest_stats *out);
 

@@ -14,8 +14,10 @@ vmm_libvmmcore_a_SOURCES = \
 	vmm/serial.c vmm/serial.h \
 	vmm/dma.c vmm/dma.h \
 	vmm/dmatest.c vmm/dmatest.h guest/dmatest/dmatest_hw.h \
-	vmm/pci.c vmm/pci.h vmm/pci_root_port.c \
-	vmm/devices_plan.c vmm/devices.h \
+	vmm/pci_config.c vmm/pci_config.h \
+	vmm/pci_root_port.c vmm/pci_root_port.h \
+	vmm/pci.c vmm/pci.h \
+	vmm/devices_plan.c vmm/devices_plan.h \
 	vmm/virtqueue.c vmm/virtqueue.h \
 	vmm/virtio_pci.c vmm/virtio_pci.h \
 	vmm/virtio_blk.c vmm/virtio_rng.c vmm/virtio_iommu.c vmm/virtio_devices.h \
@@ -24,7 +26,7 @@ nodist_vmm_libvmmcore_a_SOURCES = vmm/dsdt.hex
 
 bin_PROGRAMS += vmm/vmm
 vmm_vmm_SOURCES = vmm/main.c vmm/kvm.c vmm/vcpu.c vmm/probe.c vmm/machine.h \
-	vmm/devices.c vmm/devices.h vmm/sanitizer.c vmm/sanitizer.h
+	vmm/devices.c vmm/devices.h vmm/sanitizer.c vmm/sanitizer.h vmm/report.c vmm/report.h
 vmm_vmm_CPPFLAGS = $(AM_CPPFLAGS) -DVMM_DEFAULT_GUEST_DIR='"$(abs_top_builddir)/guest/out"'
 vmm_vmm_LDADD = vmm/libvmmcore.a viommu/libviommu.a swiotlb/libswiotlb.a
 

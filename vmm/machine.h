@@ -44,6 +44,7 @@ struct machine {
 	struct serial serial;
 	struct pm pm;
 
+	/* The PCI devices (vmm/devices.c). */
 	struct pci_bus pci;
 	struct virtio_host virtio_host;
 	struct viommu *viommu;
@@ -51,12 +52,12 @@ struct machine {
 	struct virtio_rng *rng;
 	struct virtio_blk *blk[VMM_MAX_DISKS];
 	unsigned int nblk;
-
-	/* The DMA sanitizer (vmm/sanitizer.c): bounce pool, test devices,
-	 * violation handling. */
-	struct swiotlb_pool *bounce;
 	struct dmatest *dmatest[VMM_MAX_DMATEST];
 	unsigned int ndmatest;
+
+	/* The DMA sanitizer's policy (vmm/sanitizer.c): bounce pool,
+	 * violation handling. */
+	struct swiotlb_pool *bounce;
 	bool dma_errors_fatal;
 	struct ratelimit violation_rl;
 	atomic_uint_fast64_t violations;

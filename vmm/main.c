@@ -14,6 +14,7 @@
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/machine.h"
+#include "vmm/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -409,7 +410,7 @@ static int cmd_run(const struct vmm_config *cfg)
 	ret = machine_exit_code(&m);
 	if (ret < 0)
 		ret = VMM_EXIT_ERROR;
-	if (devices_report(&m, report) && ret == VMM_EXIT_POWEROFF)
+	if (report_write(&m, report) && ret == VMM_EXIT_POWEROFF)
 		ret = VMM_EXIT_ERROR;
 	pr_info("%s (exit status %d)", exit_reason(ret), ret);
 	if (!m.pm.boot_time_ns)

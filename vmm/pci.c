@@ -1,39 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "vmm/pci.h"
-#include "vmm/log.h"
 #include "vmm/pio.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-void pci_set_word(struct pci_device *d, unsigned int off, uint16_t v)
-{
-	d->cfg[off] = (uint8_t)v;
-	d->cfg[off + 1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (unsigned int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-void pci_set_long(struct pci_device *d, unsigned int off, uint32_t v)
-{
-	put_le32(&d->cfg[off], v);
-}
-
-uint16_t pci_get_word(const struct pci_device *d, unsigned int off)
-{
-	return (uint16_t)(d->cfg[off] | (d->cfg[off + 1] << 8));
-}
-
-uint32_t pci_get_long(const struct pci_device *d, unsigned int off)
-{
-	return (uint32_t)d->cfg[off] | ((uint32_t)d->cfg[off + 1] << 8) |
-	       ((uint32_t)d->cfg[off + 2] << 16) | ((uint32_t)d->cfg[off + 3] << 24);
-}
 
 void pci_bus_init(struct pci_bus *bus)
 {
@@ -52,41 +23,9 @@ void pci_bus_destroy(struct pci_bus *bus)
 	bus->nports = 0;
 }
 
-void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, uint16_t device,
-		     uint32_t class_code, uint16_t subsys_vendor, uint16_t subsys_id)
-{
-	memset(dev, 0, sizeof(*dev));
-	dev->name = name;
-	pci_set_word(dev, PCI_VENDOR_ID, vendor);
-	pci_set_word(dev, PCI_DEVICE_ID, device);
-	pci_set_byte(dev, PCI_REVISION_ID, 1);   /* virtio 1.0: revision >= 1 */
-	pci_set_byte(dev, PCI_CLASS_PROG, (uint8_t)class_code);
-	pci_set_word(dev, PCI_CLASS_PROG + 1, (uint16_t)(class_code >> 8));
-	pci_set_byte(dev, PCI_HEADER_TYPE, 0);
-	pci_set_word(dev, PCI_SUBSYSTEM_VENDOR_ID, subsys_vendor);
-	pci_set_word(dev, PCI_SUBSYSTEM_ID, subsys_id);
-	/* Memory decode, bus mastering, INTx disable are the guest's to set;
-	 * there is no INTx pin (MSI-X only). */
-	dev->wmask[PCI_COMMAND] = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	dev->wmask[PCI_COMMAND + 1] = PCI_COMMAND_INTX_DISABLE >> 8;
-	dev->wmask[PCI_INTERRUPT_LINE] = 0xff;
-	dev->next_cap = 0x40;
-}
-
-static void set_bar_addr(struct pci_device *dev, unsigned int bar, uint64_t addr)
-{
-	unsigned int off = PCI_BASE_ADDRESS_0 + 4 * bar;
-
-	dev->bar[bar].addr = addr;
-	pci_set_long(dev, off, (uint32_t)addr | (dev->bar[bar].is64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 : 0));
-	if (dev->bar[bar].is64)
-		pci_set_long(dev, off + 4, (uint32_t)(addr >> 32));
-}
-
 int pci_device_add_bar(struct pci_bus *bus, struct pci_device *dev, unsigned int bar,
 		       uint64_t size, bool is64)
 {
-	unsigned int off = PCI_BASE_ADDRESS_0 + 4 * bar;
 	uint64_t addr;
 
 	/* After registration a BAR could land outside its root port's window. */
@@ -99,13 +38,7 @@ int pci_device_add_bar(struct pci_bus *bus, struct pci_device *dev, unsigned int
 	if (addr + size > PCI_MMIO32_BASE + PCI_MMIO32_SIZE)
 		return -ENOSPC;
 	bus->next_bar_addr = addr + size;
-	dev->bar[bar].size = size;
-	dev->bar[bar].is64 = is64;
-	set_bar_addr(dev, bar, addr);
-	/* Address bits above the size are writable; the low flag bits not. */
-	put_le32(&dev->wmask[off], (uint32_t)~(size - 1));
-	if (is64)
-		memset(&dev->wmask[off + 4], 0xff, 4);
+	pci_declare_bar(dev, bar, size, is64, addr);
 	return 0;
 }
 
@@ -131,7 +64,7 @@ static uint64_t pack_bars(struct pci_device *dev, uint64_t start, bool apply)
 		done[big] = true;
 		addr = (addr + dev->bar[big].size - 1) & ~(dev->bar[big].size - 1);
 		if (apply)
-			set_bar_addr(dev, (unsigned int)big, addr);
+			pci_set_bar_addr(dev, (unsigned int)big, addr);
 		addr += dev->bar[big].size;
 	}
 }
@@ -159,32 +92,13 @@ static int assign_window(struct pci_bus *bus, struct pci_root_port *rp, struct p
 	return 0;
 }
 
-unsigned int pci_add_capability(struct pci_device *dev, uint8_t id, unsigned int len)
-{
-	unsigned int off = dev->next_cap;
-
-	if (off + len > 256)
-		return 0;
-	dev->cfg[off] = id;
-	dev->cfg[off + 1] = dev->cfg[PCI_CAPABILITY_LIST];  /* push on the front */
-	dev->cfg[PCI_CAPABILITY_LIST] = (uint8_t)off;
-	pci_set_word(dev, PCI_STATUS, pci_get_word(dev, PCI_STATUS) | PCI_STATUS_CAP_LIST);
-	dev->next_cap = (uint8_t)((off + len + 3) & ~3u);
-	return off;
-}
-
-/* The root port whose secondary bus is busnr now (its registers, not the plan). */
+/* The root port that forwards config accesses for busnr now (its
+ * registers, not the plan); *exact: busnr is its secondary bus. */
 static struct pci_root_port *port_for_bus(struct pci_bus *bus, unsigned int busnr, bool *exact)
 {
-	for (unsigned int i = 0; i < bus->nports; i++) {
-		struct pci_root_port *rp = bus->port[i];
-		unsigned int sec = rp->pci.cfg[PCI_SECONDARY_BUS], sub = rp->pci.cfg[PCI_SUBORDINATE_BUS];
-
-		if (sec != 0 && busnr >= sec && busnr <= sub) {
-			*exact = busnr == sec;
-			return rp;
-		}
-	}
+	for (unsigned int i = 0; i < bus->nports; i++)
+		if (pci_root_port_forwards(bus->port[i], busnr, exact))
+			return bus->port[i];
 	return NULL;
 }
 
@@ -282,11 +196,6 @@ int pci_add_root_port(struct pci_bus *bus, unsigned int slot, unsigned int secon
 	return 0;
 }
 
-bool pci_memory_enabled(const struct pci_device *dev)
-{
-	return pci_get_word(dev, PCI_COMMAND) & PCI_COMMAND_MEMORY;
-}
-
 /* Called with bus->lock held (the routing reads root port registers). */
 static struct pci_device *lookup(struct pci_bus *bus, uint16_t bdf)
 {
@@ -326,15 +235,6 @@ uint32_t pci_config_read(struct pci_bus *bus, uint16_t bdf, unsigned int offset,
 	return val;
 }
 
-static uint64_t bar_addr(const struct pci_device *dev, unsigned int bar)
-{
-	uint64_t addr = pci_get_long(dev, PCI_BASE_ADDRESS_0 + 4 * bar) & ~0xfull;
-
-	if (dev->bar[bar].is64)
-		addr |= (uint64_t)pci_get_long(dev, PCI_BASE_ADDRESS_0 + 4 * bar + 4) << 32;
-	return addr;
-}
-
 void pci_config_write(struct pci_bus *bus, uint16_t bdf, unsigned int offset, unsigned int size,
 		      uint32_t val)
 {
@@ -353,7 +253,7 @@ void pci_config_write(struct pci_bus *bus, uint16_t bdf, unsigned int offset, un
 	}
 	old_mem = pci_memory_enabled(dev);
 	for (unsigned int b = 0; b < PCI_NUM_BARS; b++)
-		old_addr[b] = dev->bar[b].size ? bar_addr(dev, b) : 0;
+		old_addr[b] = dev->bar[b].size ? pci_bar_addr(dev, b) : 0;
 	for (unsigned int i = 0; i < size; i++) {
 		uint8_t m = dev->wmask[offset + i];
 
@@ -366,7 +266,7 @@ void pci_config_write(struct pci_bus *bus, uint16_t bdf, unsigned int offset, un
 
 		if (!dev->bar[b].size)
 			continue;
-		now = bar_addr(dev, b);
+		now = pci_bar_addr(dev, b);
 		dev->bar[b].addr = now;
 		if ((old_mem != mem || now != old_addr[b]) && dev->ops && dev->ops->bar_remapped)
 			dev->ops->bar_remapped(dev, b, old_mem ? old_addr[b] : 0, mem ? now : 0);

@@ -22,7 +22,7 @@
  *   port has no events to signal (no AER/PME/hot-plug services without
  *   _OSC), so Linux's portdrv has nothing to set up.
  */
-#include "vmm/pci.h"
+#include "vmm/pci_root_port.h"
 
 #include <string.h>
 
@@ -100,4 +100,14 @@ void pci_root_port_set_window(struct pci_root_port *rp, uint64_t base, uint64_t 
 	/* Bits 15:4 of base and limit are address bits 31:20. */
 	pci_set_word(&rp->pci, PCI_MEMORY_BASE, (uint16_t)((base >> 16) & 0xfff0));
 	pci_set_word(&rp->pci, PCI_MEMORY_LIMIT, (uint16_t)(((end - 1) >> 16) & 0xfff0));
+}
+
+bool pci_root_port_forwards(const struct pci_root_port *rp, unsigned int busnr, bool *secondary)
+{
+	unsigned int sec = rp->pci.cfg[PCI_SECONDARY_BUS], sub = rp->pci.cfg[PCI_SUBORDINATE_BUS];
+
+	if (sec == 0 || busnr < sec || busnr > sub)
+		return false;
+	*secondary = busnr == sec;
+	return true;
 }

@@ -3,13 +3,12 @@
 #include "vmm/dmatest.h"
 #include "vmm/exit_codes.h"
 #include "vmm/log.h"
+#include "viommu/report.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
-
-#include "guest/dmatest/dmatest_hw.h"
 
 /* At most this many violation lines per 5 s while the guest runs; the
  * exit report and --report carry every recorded one. */
@@ -42,9 +41,11 @@ int sanitizer_setup(struct machine *m, const struct vmm_config *cfg)
 	m->violation_rl = (struct ratelimit)RATELIMIT_INIT(5000, VIOLATION_LOG_BURST);
 	m->bounce = swiotlb_pool_create(cfg->bounce_pool_bytes);
 	if (!m->bounce) {
+		int ret = -errno;
+
 		pr_err("cannot create the %" PRIu64 "-byte bounce pool: %s", cfg->bounce_pool_bytes,
-		       strerror(errno));
-		return -errno;
+		       strerror(-ret));
+		return ret;
 	}
 	if (m->viommu)
 		viommu_set_violation_cb(m->viommu, on_violation, m);
@@ -55,180 +56,13 @@ int sanitizer_attach(struct machine *m, struct dma_space *dma, const char *name)
 {
 	char acct[32];
 
-	snprintf(acct, sizeof(acct), "%02x:%02x.%u %s", dma->endpoint >> 8,
-		 (dma->endpoint >> 3) & 0x1f, dma->endpoint & 7, name);
+	snprintf(acct, sizeof(acct), "%s %s", pci_bdf_str(dma->endpoint).s, name);
 	dma->bounce = swiotlb_account_create(m->bounce, acct);
 	return dma->bounce ? 0 : -errno;
 }
 
-static void iommu_fault_kick(void *opaque)
-{
-	struct virtio_iommu *vi = opaque;
-
-	virtio_kick(&vi->vd);
-}
-
-int sanitizer_add_dmatest(struct machine *m, const struct vmm_config *cfg, unsigned int i,
-			  unsigned int busnr, unsigned int slot)
-{
-	struct dmatest_params p = {
-		.index = i,
-		.width = cfg->dmatest[i].width,
-		.dma = {
-			.mem = &m->mem,
-			.iommu = m->viommu,
-			.endpoint = (uint32_t)(busnr << 8 | slot << 3),
-		},
-		.signal_msi = kvm_signal_msi,
-		.msi_opaque = m,
-	};
-	char name[16];
-	int ret;
-
-	snprintf(name, sizeof(name), "dmatest%u", i);
-	if (m->viommu) {
-		viommu_add_endpoint(m->viommu, p.dma.endpoint, name);
-		p.dma.on_fault = iommu_fault_kick;
-		p.dma.fault_opaque = m->iommu_dev;
-	}
-	ret = sanitizer_attach(m, &p.dma, name);
-	if (ret)
-		return ret;
-	m->dmatest[i] = dmatest_create(&m->pci, busnr, slot, &p);
-	if (!m->dmatest[i]) {
-		pr_err("cannot create %s at %02x:%02x.0: %s", name, busnr, slot, strerror(errno));
-		return -errno;
-	}
-	m->ndmatest = i + 1;
-	return 0;
-}
-
-int sanitizer_start(struct machine *m)
-{
-	for (unsigned int i = 0; i < m->ndmatest; i++) {
-		int ret = dmatest_start(m->dmatest[i]);
-
-		if (ret) {
-			pr_err("%s: cannot start its DMA engine thread: %s",
-			       dmatest_name(m->dmatest[i]), strerror(-ret));
-			return ret;
-		}
-	}
-	return 0;
-}
-
-void sanitizer_stop(struct machine *m)
-{
-	for (unsigned int i = 0; i < m->ndmatest; i++)
-		dmatest_stop(m->dmatest[i]);
-}
-
 void sanitizer_destroy(struct machine *m)
 {
-	for (unsigned int i = 0; i < m->ndmatest; i++)
-		dmatest_destroy(m->dmatest[i]);
-	m->ndmatest = 0;
 	swiotlb_pool_destroy(m->bounce);
 	m->bounce = NULL;
-}
-
-/* --- the exit report --------------------------------------------------- */
-
-struct report_ctx {
-	FILE *json;
-	uint64_t shown;
-};
-
-void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void report_account(void *opaque, const char *name, const struct swiotlb_stats *s)
-{
-	struct report_ctx *ctx = opaque;
-
-	pr_info("bounce: %-22s in %" PRIu64 " B, out %" PRIu64 " B, %" PRIu64 " segments, "
-		"high water %" PRIu64 " slots, exhausted %" PRIu64,
-		name, s->bytes_in, s->bytes_out, s->segments, s->slots_hiwater, s->exhausted);
-	if (ctx->json) {
-		fputs("{\"type\":\"bounce\",\"device\":", ctx->json);
-		json_string(ctx->json, name);
-		fprintf(ctx->json, ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
-			",\"segments\":%" PRIu64 ",\"slots_in_use\":%" PRIu64
-			",\"slots_hiwater\":%" PRIu64 ",\"exhausted\":%" PRIu64 "}\n",
-			s->bytes_in, s->bytes_out, s->segments, s->slots_in_use, s->slots_hiwater,
-			s->exhausted);
-	}
-}
-
-static void report_violation(void *opaque, const struct viommu_violation_record *r)
-{
-	struct report_ctx *ctx = opaque;
-	char buf[2048];
-
-	if (ctx->shown++ < 50) {
-		viommu_format_violation(r, buf, sizeof(buf));
-		pr_info("violation: %s", buf);
-	}
-	if (ctx->json && viommu_violation_json(r, buf, sizeof(buf)) < sizeof(buf))
-		fprintf(ctx->json, "%s\n", buf);
-}
-
-int sanitizer_report(struct machine *m, FILE *json)
-{
-	struct report_ctx ctx = { .json = json };
-	struct swiotlb_stats pool;
-	uint64_t total = 0;
-
-	for (unsigned int i = 0; i < m->ndmatest; i++) {
-		struct dmatest_stats s;
-		uint32_t ep = dmatest_endpoint(m->dmatest[i]);
-
-		dmatest_stats(m->dmatest[i], &s);
-		pr_info("dmatest: %02x:%02x.%u %s: %" PRIu64 " commands (%" PRIu64 " failed), %" PRIu64
-			" bytes moved, %" PRIu64 " violations, %" PRIu64 " leaked mappings",
-			ep >> 8, (ep >> 3) & 0x1f, ep & 7, dmatest_name(m->dmatest[i]), s.commands,
-			s.failed, s.bytes_moved, s.violations, s.leaks_found);
-		if (json)
-			fprintf(json, "{\"type\":\"dmatest\",\"bdf\":\"%02x:%02x.%u\",\"name\":\"%s\","
-				"\"commands\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"bytes_moved\":%" PRIu64
-				",\"violations\":%" PRIu64 ",\"leaked_mappings\":%" PRIu64
-				",\"bounce_exhausted\":%" PRIu64 "}\n",
-				ep >> 8, (ep >> 3) & 0x1f, ep & 7, dmatest_name(m->dmatest[i]),
-				s.commands, s.failed, s.bytes_moved, s.violations, s.leaks_found,
-				s.bounce_exhausted);
-	}
-	if (m->bounce) {
-		swiotlb_for_each_account(m->bounce, report_account, &ctx);
-		swiotlb_pool_stats(m->bounce, &pool);
-		pr_info("bounce: pool %" PRIu64 " slots of %u B, high water %" PRIu64 ", exhausted %" PRIu64,
-			pool.slots_total, SWIOTLB_SLOT_SIZE, pool.slots_hiwater, pool.exhausted);
-		if (json)
-			fprintf(json, "{\"type\":\"bounce_pool\",\"slots\":%" PRIu64 ",\"slot_size\":%u"
-				",\"slots_hiwater\":%" PRIu64 ",\"exhausted\":%" PRIu64
-				",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}\n",
-				pool.slots_total, SWIOTLB_SLOT_SIZE, pool.slots_hiwater, pool.exhausted,
-				pool.bytes_in, pool.bytes_out);
-	}
-	if (m->viommu) {
-		total = viommu_for_each_violation(m->viommu, report_violation, &ctx);
-		pr_info("DMA-API violations: %" PRIu64 "%s", total,
-			total > ctx.shown ? " (the first ones recorded are listed)" : "");
-		if (ctx.shown > 50)
-			pr_info("(%" PRIu64 " more violations in --report, not shown here)", ctx.shown - 50);
-		if (json)
-			fprintf(json, "{\"type\":\"summary\",\"violations\":%" PRIu64 ",\"recorded\":%" PRIu64
-				"}\n", total, ctx.shown);
-	}
-	return 0;
 }

@@ -134,9 +134,8 @@ static void blk_notify(struct virtio_dev *vd, unsigned int q)
 	struct virtio_blk *blk = vd->priv;
 	struct virtqueue *vq = &vd->vq[q];
 	static __thread struct vq_elem e;
-	int ret;
 
-	while ((ret = vq_pop(vq, &e)) == 1) {
+	while (vq_pop(vq, &e) == 1) {
 		uint32_t written = 0;
 		uint8_t status;
 
@@ -151,12 +150,9 @@ static void blk_notify(struct virtio_dev *vd, unsigned int q)
 		if (e.writable >= 1 && vq_elem_write(vq, &e, e.writable - 1, &status, 1) == 0)
 			written++;
 		if (vq_push(vq, e.head, written))
-			break;
+			break;   /* the queue is broken: the transport reports it */
 		virtio_queue_interrupt(vd, q);
 	}
-	if (ret == -EFAULT)
-		pr_ratelimited(LOG_WARN, "virtio-blk %02x:%02x.0: ring access refused by the IOMMU",
-			       vd->pci.busnr, vd->pci.slot);
 }
 
 static const struct virtio_dev_ops blk_ops = {

@@ -47,9 +47,8 @@ static void handle_requests(struct virtio_iommu *vi)
 {
 	struct virtqueue *vq = &vi->vd.vq[REQUESTQ];
 	static __thread struct vq_elem e;
-	int ret;
 
-	while ((ret = vq_pop(vq, &e)) == 1) {
+	while (vq_pop(vq, &e) == 1) {
 		size_t rlen = e.readable, wlen = e.writable, n = 0;
 
 		vi->requests++;
@@ -62,12 +61,13 @@ static void handle_requests(struct virtio_iommu *vi)
 			if (n && vq_elem_write(vq, &e, 0, vi->resp_buf, n))
 				n = 0;
 		}
+		/* A used entry that cannot be written breaks the queue: taken,
+		 * done, never answered, the driver would wait for it forever
+		 * (__viommu_sync_req); the transport reports DEVICE_NEEDS_RESET. */
 		if (vq_push(vq, e.head, (uint32_t)n))
-			break;
+			return;
 		virtio_queue_interrupt(&vi->vd, REQUESTQ);
 	}
-	if (ret == -EFAULT)
-		virtio_needs_reset(&vi->vd, "request queue outside guest RAM");
 }
 
 /* Deliver queued fault records into the buffers the driver posted. */
@@ -82,8 +82,11 @@ static void deliver_faults(struct virtio_iommu *vi)
 		struct virtio_iommu_fault f;
 		uint32_t written = 0;
 
+		/* No buffer: the event stays queued (bounded) in viommu.  A
+		 * broken queue is reported below: this is also reached from
+		 * iommu_kicked(), after which the transport does not look. */
 		if (vq_pop(vq, &e) != 1)
-			return;   /* no buffer: stays queued (bounded) in viommu */
+			break;
 		if (!viommu_pop_fault(vi->viommu, &f))
 			memset(&f, 0, sizeof(f));
 		if (e.writable >= sizeof(f) && vq_elem_write(vq, &e, 0, &f, sizeof(f)) == 0) {
@@ -93,9 +96,11 @@ static void deliver_faults(struct virtio_iommu *vi)
 			vi->events_dropped++;
 		}
 		if (vq_push(vq, e.head, written))
-			return;
+			break;   /* the driver's buffer is gone and never comes back */
 		virtio_queue_interrupt(&vi->vd, EVENTQ);
 	}
+	if (vq->broken)
+		virtio_needs_reset(&vi->vd, vq->broken_why);
 }
 
 static void iommu_notify(struct virtio_dev *vd, unsigned int q)

@@ -25,6 +25,19 @@ static unsigned int msix_cap_offset(const struct virtio_dev *vd)
 	return 0;
 }
 
+/* Entries of the device's MSI-X table: one per queue and one for
+ * configuration changes.  The capability advertises exactly this many,
+ * and only these vectors can be mapped (else NO_VECTOR). */
+static unsigned int msix_table_size(const struct virtio_dev *vd)
+{
+	return vd->ops->num_queues + 1;
+}
+
+static uint16_t msix_vector_or_none(const struct virtio_dev *vd, uint32_t v)
+{
+	return v < msix_table_size(vd) ? (uint16_t)v : VIRTIO_MSI_NO_VECTOR;
+}
+
 static uint16_t msix_control(const struct virtio_dev *vd)
 {
 	return pci_get_word(&vd->pci, msix_cap_offset(vd) + 2);
@@ -36,12 +49,14 @@ static void msix_fire(struct virtio_dev *vd, uint16_t v)
 	uint16_t ctrl = msix_control(vd);
 	struct msix_entry *e;
 
-	if (v >= VIRTIO_MSIX_VECTORS)
-		return;   /* VIRTIO_MSI_NO_VECTOR or bogus: no interrupt */
+	if (v >= msix_table_size(vd))
+		return;   /* VIRTIO_MSI_NO_VECTOR: no interrupt */
 	e = &vd->msix[v];
 	if (!(ctrl & MSIX_CTRL_ENABLE))
 		return;   /* no INTx fallback: MSI-X off means no interrupts */
-	if ((ctrl & MSIX_CTRL_MASKALL) || (e->ctrl & MSIX_ENTRY_MASKED)) {
+	/* Masked, or the message (a memory write) cannot be sent without
+	 * bus mastering: pending until both allow it. */
+	if ((ctrl & MSIX_CTRL_MASKALL) || (e->ctrl & MSIX_ENTRY_MASKED) || !vd->bus_master) {
 		vd->msix_pending |= 1u << v;
 		return;
 	}
@@ -53,9 +68,9 @@ static void msix_deliver_pending(struct virtio_dev *vd)
 {
 	uint16_t ctrl = msix_control(vd);
 
-	if (!(ctrl & MSIX_CTRL_ENABLE) || (ctrl & MSIX_CTRL_MASKALL))
+	if (!(ctrl & MSIX_CTRL_ENABLE) || (ctrl & MSIX_CTRL_MASKALL) || !vd->bus_master)
 		return;
-	for (unsigned int v = 0; v < VIRTIO_MSIX_VECTORS; v++) {
+	for (unsigned int v = 0; v < msix_table_size(vd); v++) {
 		if ((vd->msix_pending & (1u << v)) && !(vd->msix[v].ctrl & MSIX_ENTRY_MASKED)) {
 			vd->msix_pending &= ~(1u << v);
 			msix_fire(vd, (uint16_t)v);
@@ -82,8 +97,8 @@ void virtio_needs_reset(struct virtio_dev *vd, const char *why)
 {
 	if (vd->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
-	pr_ratelimited(LOG_WARN, "%s (%02x:%02x.0): %s: device needs reset", vd->ops->name,
-		       vd->pci.busnr, vd->pci.slot, why);
+	pr_ratelimited(LOG_WARN, "%s (%s): %s: device needs reset", vd->ops->name,
+		       pci_bdf_str(pci_device_bdf(&vd->pci)).s, why);
 	vd->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	if (vd->status & VIRTIO_CONFIG_S_DRIVER_OK)
 		virtio_config_interrupt(vd);
@@ -95,6 +110,20 @@ void virtio_kick(struct virtio_dev *vd)
 
 	if (write(vd->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		pr_ratelimited(LOG_WARN, "%s: kick: %s", vd->ops->name, strerror(errno));
+}
+
+/* Have the I/O thread look at every queue (and run ops->kicked) once:
+ * buffers may have been queued while the device could not serve them. */
+static void notify_all_queues(struct virtio_dev *vd)
+{
+	for (unsigned int q = 0; q < vd->ops->num_queues; q++) {
+		uint64_t one = 1;
+
+		if (write(vd->notify_fd[q], &one, sizeof(one)) < 0)
+			break;
+	}
+	if (vd->ops->kicked)
+		virtio_kick(vd);
 }
 
 /* Everything the driver set is forgotten; the device model resets too. */
@@ -137,13 +166,7 @@ static void set_status(struct virtio_dev *vd, uint8_t val)
 			vd->vq[q].event_idx = virtio_has_feature(vd, VIRTIO_RING_F_EVENT_IDX);
 			vd->vq[q].indirect = virtio_has_feature(vd, VIRTIO_RING_F_INDIRECT_DESC);
 		}
-		/* Buffers may already be queued: look at every queue once. */
-		for (unsigned int q = 0; q < vd->ops->num_queues; q++) {
-			uint64_t one = 1;
-
-			if (write(vd->notify_fd[q], &one, sizeof(one)) < 0)
-				break;
-		}
+		notify_all_queues(vd);
 	}
 	/* NEEDS_RESET is the device's to set, not the driver's to clear. */
 	vd->status = (uint8_t)(val | (vd->status & VIRTIO_CONFIG_S_NEEDS_RESET));
@@ -209,7 +232,7 @@ static void common_write(struct virtio_dev *vd, unsigned int off, unsigned int s
 		else if (vd->gfselect == 1)
 			set_hi(&vd->driver_features, val);
 		return;
-	case VIRTIO_PCI_COMMON_MSIX: vd->msix_config = (uint16_t)val; return;
+	case VIRTIO_PCI_COMMON_MSIX: vd->msix_config = msix_vector_or_none(vd, val); return;
 	case VIRTIO_PCI_COMMON_STATUS: set_status(vd, (uint8_t)val); return;
 	case VIRTIO_PCI_COMMON_Q_SELECT: vd->queue_select = (uint16_t)val; return;
 	}
@@ -223,7 +246,7 @@ static void common_write(struct virtio_dev *vd, unsigned int off, unsigned int s
 			vq->size = (uint16_t)val;
 		return;
 	case VIRTIO_PCI_COMMON_Q_MSIX:
-		vq->msix_vector = val < VIRTIO_MSIX_VECTORS ? (uint16_t)val : VIRTIO_MSI_NO_VECTOR;
+		vq->msix_vector = msix_vector_or_none(vd, val);
 		return;
 	case VIRTIO_PCI_COMMON_Q_ENABLE:
 		if (val == 1)
@@ -238,16 +261,18 @@ static void common_write(struct virtio_dev *vd, unsigned int off, unsigned int s
 	}
 }
 
-/* Run the device model on queue q (any thread). */
+/* Run the device model on queue q (any thread).  Without bus mastering
+ * the kick waits: config_written() looks at every queue once BME is set. */
 static void process_queue(struct virtio_dev *vd, unsigned int q)
 {
 	pthread_mutex_lock(&vd->lock);
 	vd->notifies++;
 	if ((vd->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vd->status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
-	    vd->vq[q].enabled) {
+	    vd->vq[q].enabled && vd->bus_master) {
 		vd->ops->queue_notify(vd, q);
 		if (vd->vq[q].broken)
-			virtio_needs_reset(vd, "malformed virtqueue");
+			virtio_needs_reset(vd, vd->vq[q].broken_why ? vd->vq[q].broken_why
+								    : "malformed virtqueue");
 	}
 	pthread_mutex_unlock(&vd->lock);
 }
@@ -270,7 +295,7 @@ static uint64_t bar_read(struct pci_device *pdev, unsigned int bar, uint64_t off
 
 		if (size <= vd->ops->config_size - o && vd->ops->read_config)
 			vd->ops->read_config(vd, o, &val, size);
-	} else if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_TABLE + 16 * VIRTIO_MSIX_VECTORS &&
+	} else if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_TABLE + 16 * msix_table_size(vd) &&
 		   size == 4) {
 		const uint32_t *e = (const uint32_t *)&vd->msix[(off - VPCI_MSIX_TABLE) / 16];
 
@@ -313,7 +338,7 @@ static void bar_write(struct pci_device *pdev, unsigned int bar, uint64_t off, u
 
 		if (size <= vd->ops->config_size - o && vd->ops->write_config)
 			vd->ops->write_config(vd, o, &val, size);
-	} else if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_TABLE + 16 * VIRTIO_MSIX_VECTORS &&
+	} else if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_TABLE + 16 * msix_table_size(vd) &&
 		   size == 4) {
 		uint32_t *e = (uint32_t *)&vd->msix[(off - VPCI_MSIX_TABLE) / 16];
 
@@ -362,6 +387,23 @@ static void config_written(struct pci_device *pdev, unsigned int offset, unsigne
 	struct virtio_dev *vd = pdev->opaque;
 	unsigned int cap = msix_cap_offset(vd);
 
+	/* Bus Master Enable: the device may DMA and send MSI-X messages (off:
+	 * once this write returns, no queue is served -- process_queue holds
+	 * the lock -- and no message is sent).  Turned on: what waited for
+	 * it, kicks and pending vectors, goes now. */
+	if (offset <= PCI_COMMAND && offset + size > PCI_COMMAND) {
+		bool master = pci_get_word(pdev, PCI_COMMAND) & PCI_COMMAND_MASTER, was;
+
+		pthread_mutex_lock(&vd->lock);
+		was = vd->bus_master;
+		vd->bus_master = master;
+		if (master && !was) {
+			msix_deliver_pending(vd);
+			if (vd->status & VIRTIO_CONFIG_S_DRIVER_OK)
+				notify_all_queues(vd);
+		}
+		pthread_mutex_unlock(&vd->lock);
+	}
 	/* MSI-X enable or function mask changed: release pending vectors. */
 	if (cap && offset < cap + 4 && offset + size > cap + 2) {
 		pthread_mutex_lock(&vd->lock);
@@ -405,6 +447,8 @@ int virtio_pci_init(struct virtio_dev *vd, struct pci_bus *bus, unsigned int slo
 	vd->priv = priv;
 	vd->host = host;
 	vd->behind_iommu = iommu != NULL;
+	/* Its port on the IOMMU is opened when the device is registered
+	 * there, at its final BDF (dma_attach_iommu); no DMA until then. */
 	vd->dma = (struct dma_space){ .mem = host->mem, .iommu = iommu, .endpoint = pci_bdf(slot, 0) };
 	pthread_mutex_init(&vd->lock, NULL);
 	vd->kick_fd = vd->stop_fd = -1;
@@ -431,11 +475,11 @@ int virtio_pci_init(struct virtio_dev *vd, struct pci_bus *bus, unsigned int slo
 	msix = pci_add_capability(&vd->pci, PCI_CAP_ID_MSIX, 12);
 	if (!msix)
 		return -ENOSPC;
-	pci_set_word(&vd->pci, msix + 2, ops->num_queues);  /* table size - 1 = queues + config - 1 */
+	pci_set_word(&vd->pci, msix + 2, (uint16_t)(msix_table_size(vd) - 1));  /* N - 1 */
 	vd->pci.wmask[msix + 3] = (MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL) >> 8;
 	pci_set_long(&vd->pci, msix + 4, VPCI_MSIX_TABLE | 0);
 	pci_set_long(&vd->pci, msix + 8, VPCI_MSIX_PBA | 0);
-	for (unsigned int v = 0; v < VIRTIO_MSIX_VECTORS; v++)
+	for (unsigned int v = 0; v < msix_table_size(vd); v++)
 		vd->msix[v].ctrl = MSIX_ENTRY_MASKED;
 
 	vd->device_features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
@@ -492,7 +536,8 @@ static void *io_thread(void *arg)
 		}
 		if ((pfd[nq].revents & POLLIN) && drain(vd->kick_fd) && vd->ops->kicked) {
 			pthread_mutex_lock(&vd->lock);
-			vd->ops->kicked(vd);
+			if (vd->bus_master)   /* else config_written() kicks again */
+				vd->ops->kicked(vd);
 			pthread_mutex_unlock(&vd->lock);
 		}
 	}

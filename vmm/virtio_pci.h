@@ -19,7 +19,7 @@
  * transport and the device models stay KVM-free.
  */
 #define VIRTIO_MAX_QUEUES 8
-#define VIRTIO_MSIX_VECTORS (VIRTIO_MAX_QUEUES + 1)
+#define VIRTIO_MSIX_VECTORS (VIRTIO_MAX_QUEUES + 1)   /* the largest table; a device has queues + 1 */
 #define VIRTIO_PCI_VENDOR 0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040   /* + virtio device ID: modern device */
 
@@ -90,6 +90,9 @@ struct virtio_dev {
 
 	struct msix_entry msix[VIRTIO_MSIX_VECTORS];
 	uint32_t msix_pending;        /* bitmap, one bit per vector */
+	/* PCI_COMMAND_MASTER as the guest last wrote it: without it the
+	 * function does no DMA and sends no MSI-X message. */
+	bool bus_master;
 
 	int notify_fd[VIRTIO_MAX_QUEUES];
 	bool notify_ioeventfd;        /* notify_fd is a KVM ioeventfd */

@@ -28,7 +28,7 @@ static void rng_notify(struct virtio_dev *vd, unsigned int q)
 			written = (uint32_t)got;
 		rng->bytes += written;
 		if (vq_push(vq, e.head, written))
-			break;
+			break;   /* the queue is broken: the transport reports it */
 		virtio_queue_interrupt(vd, q);
 	}
 }

@@ -61,14 +61,49 @@ static int read_desc(struct virtqueue *vq, uint64_t table, uint32_t idx, struct 
 static int broken(struct virtqueue *vq, const char *why)
 {
 	vq->broken = true;
+	vq->broken_why = why;
 	pr_ratelimited(LOG_WARN, "virtqueue: malformed ring from the guest (%s): queue stopped", why);
 	return -EINVAL;
+}
+
+/* A ring access was refused (the IOMMU recorded why) or fell outside RAM:
+ * the device cannot go on with this queue. */
+static int ring_refused(struct virtqueue *vq)
+{
+	vq->broken = true;
+	vq->broken_why = "ring access refused by the IOMMU or outside guest RAM";
+	return -EFAULT;
+}
+
+/*
+ * The three rings must not wrap past 2^64 (their registers are the
+ * guest's): an index into one would otherwise reach address 0.  Sizes per
+ * virtio 2.7: 16-byte descriptors; avail flags, idx, ring, used_event;
+ * used flags, idx, 8-byte ring, avail_event.
+ */
+static bool rings_wrap(const struct virtqueue *vq)
+{
+	uint64_t n = vq->size;
+
+	return vq->desc > UINT64_MAX - (16 * n - 1) ||
+	       vq->avail > UINT64_MAX - (6 + 2 * n - 1) ||
+	       vq->used > UINT64_MAX - (6 + 8 * n - 1);
+}
+
+/* [addr, addr + len) runs past 2^64: offsets into it would wrap to
+ * address 0.  No driver can make such a buffer; a hostile one could use it
+ * to reach the bottom of its address space through an unrelated chain. */
+static bool desc_wraps(const struct desc *d)
+{
+	return d->len && d->addr > UINT64_MAX - (d->len - 1);
 }
 
 static int add_seg(struct virtqueue *vq, struct vq_elem *e, const struct desc *d)
 {
 	bool write = d->flags & VRING_DESC_F_WRITE;
 
+	if (desc_wraps(d))
+		return broken(vq, "buffer wraps past the end of the address space");
 	if (e->nseg == VQ_MAX_SEGS)
 		return broken(vq, "chain too long");
 	/* Device-readable descriptors come first (virtio 2.7.4.2). */
@@ -91,11 +126,13 @@ static int walk_indirect(struct virtqueue *vq, struct vq_elem *e, const struct d
 		return broken(vq, "indirect descriptor not negotiated");
 	if (!ind->len || ind->len % sizeof(struct vring_desc) || n > VQ_MAX_SEGS)
 		return broken(vq, "bad indirect table length");
+	if (desc_wraps(ind))
+		return broken(vq, "indirect table wraps past the end of the address space");
 	for (;;) {
 		struct desc d;
 
 		if (read_desc(vq, ind->addr, i, &d))
-			return -EFAULT;
+			return ring_refused(vq);
 		if (d.flags & VRING_DESC_F_INDIRECT)
 			return broken(vq, "nested indirect table");
 		if (add_seg(vq, e, &d))
@@ -115,17 +152,19 @@ int vq_pop(struct virtqueue *vq, struct vq_elem *e)
 
 	if (vq->broken || !vq->enabled)
 		return 0;
+	if (rings_wrap(vq))
+		return broken(vq, "ring wraps past the end of the address space");
 	if (read16(vq, vq->avail + 2, &avail_idx))
-		return -EFAULT;
+		return ring_refused(vq);
 	if (avail_idx == vq->last_avail) {
 		/* Empty: with EVENT_IDX ask for a kick at the next entry, then
 		 * look again so an entry added meanwhile is not missed. */
 		if (vq->event_idx) {
 			if (write16(vq, vq->used + 4 + 8u * vq->size, vq->last_avail))
-				return -EFAULT;
+				return ring_refused(vq);
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 			if (read16(vq, vq->avail + 2, &avail_idx))
-				return -EFAULT;
+				return ring_refused(vq);
 			if (avail_idx == vq->last_avail)
 				return 0;
 		} else {
@@ -137,7 +176,7 @@ int vq_pop(struct virtqueue *vq, struct vq_elem *e)
 	/* Read the ring entry only after the index (virtio 2.7.13.1). */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	if (read16(vq, vq->avail + 4 + 2u * (vq->last_avail % vq->size), &head))
-		return -EFAULT;
+		return ring_refused(vq);
 	if (head >= vq->size)
 		return broken(vq, "head index out of range");
 
@@ -149,7 +188,7 @@ int vq_pop(struct virtqueue *vq, struct vq_elem *e)
 		struct desc d;
 
 		if (read_desc(vq, vq->desc, idx, &d))
-			return -EFAULT;
+			return ring_refused(vq);
 		if (d.flags & VRING_DESC_F_INDIRECT) {
 			int ret;
 
@@ -177,12 +216,16 @@ int vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 	struct vring_used_elem u = { .id = htole32(head), .len = htole32(len) };
 	uint64_t slot = vq->used + 4 + sizeof(u) * (uint64_t)(vq->used_idx % vq->size);
 
+	if (vq->broken || rings_wrap(vq))
+		return ring_refused(vq);
 	if (dma_write_coherent(vq->dma, slot, &u, sizeof(u)))
-		return -EFAULT;
+		return ring_refused(vq);
 	/* The entry must be visible before the index that publishes it. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	vq->used_idx++;
-	return write16(vq, vq->used + 2, vq->used_idx);
+	if (write16(vq, vq->used + 2, vq->used_idx))
+		return ring_refused(vq);
+	return 0;
 }
 
 bool vq_should_notify(struct virtqueue *vq)

@@ -14,8 +14,10 @@
  * Every ring access goes through the queue's dma_space at the moment it is
  * made, so an UNMAP of a ring takes effect at once.  A malformed chain
  * (loop, index out of range, nested indirect, write-before-read, lengths
- * that overflow) marks the queue broken: the transport then reports
- * DEVICE_NEEDS_RESET; nothing in the VMM trusts a guest index.
+ * that overflow), a ring that wraps past 2^64, or a ring access the IOMMU
+ * refuses (or that lies outside RAM) marks the queue broken: the device
+ * cannot go on with it, and the transport then reports DEVICE_NEEDS_RESET
+ * ("broken" says why); nothing in the VMM trusts a guest index.
  */
 #define VQ_MAX_SIZE 256
 #define VQ_MAX_SEGS 1024     /* per chain, indirect included */
@@ -33,6 +35,7 @@ struct virtqueue {
 	bool event_idx;
 	bool indirect;
 	bool broken;
+	const char *broken_why;  /* for the log line, when broken */
 	struct dma_space *dma;
 };
 
@@ -50,10 +53,12 @@ struct vq_elem {
 };
 
 void vq_reset(struct virtqueue *vq);
-/* 1: an element was taken; 0: the ring is empty; -EFAULT: a ring access
- * was refused by the IOMMU; -EINVAL: malformed (queue now broken). */
+/* 1: an element was taken; 0: the ring is empty (or the queue is broken);
+ * -EFAULT: a ring access was refused, -EINVAL: malformed -- either way the
+ * queue is now broken. */
 int vq_pop(struct virtqueue *vq, struct vq_elem *e);
-/* Return an element with `len` bytes written; 0 or -EFAULT. */
+/* Return an element with `len` bytes written; 0, or -EFAULT (the used ring
+ * was refused: the queue is now broken). */
 int vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 /* After pushing: does the driver want an interrupt? */
 bool vq_should_notify(struct virtqueue *vq);

@@ -25,7 +25,9 @@
  *       swiotlb (active|inactive: a bounce pool exists for the device),
  *       swiotlb_slabs, irq (msi:N or poll), viol_count and viol_last (the
  *       host's verdict registers: count and class name of the latest),
- *       runs, failures, leaks_reclaimed, timeouts.
+ *       runs, failures, leaks_reclaimed, timeouts, bounce_retries (commands
+ *       the host refused for want of bounce slots, ERROR_NO_BOUNCE, and run
+ *       again: 0 unless the host's bounce pool ran full).
  *
  *   /sys/kernel/debug/dmatest/<pci-name>/cases  (read)
  *       one line per case: "NAME correct" or "NAME zoo CLASS", CLASS being
@@ -137,6 +139,7 @@ struct dt_dev {
 	char *results;          /* DT_RESULTS_SIZE: lines of the latest "run" write */
 	size_t results_len;
 	unsigned int runs, failures, timeouts, leaks_reclaimed;
+	unsigned int bounce_retries;   /* ERROR_NO_BOUNCE answers retried by dt_exec() */
 };
 
 static struct dentry *dt_root;
@@ -265,6 +268,7 @@ static int dt_exec(struct dt_dev *dt, const struct dt_cmd *c, struct dt_res *r)
 		r->done_bytes = rd(dt, DMATEST_DONE_BYTES);
 		if (r->error != DMATEST_ERROR_NO_BOUNCE || attempt >= DT_NO_BOUNCE_RETRIES)
 			return 0;
+		dt->bounce_retries++;   /* counted: a retry must not hide a full pool */
 		msleep(10);
 	}
 }
@@ -2142,6 +2146,7 @@ static int dt_info_show(struct seq_file *m, void *unused)
 	seq_printf(m, "runs=%u\n", dt->runs);
 	seq_printf(m, "failures=%u\n", dt->failures);
 	seq_printf(m, "timeouts=%u\n", dt->timeouts);
+	seq_printf(m, "bounce_retries=%u\n", dt->bounce_retries);
 	seq_printf(m, "leaks_reclaimed=%u\n", dt->leaks_reclaimed);
 	mutex_unlock(&dt->lock);
 	return 0;

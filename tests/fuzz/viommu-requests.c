@@ -26,6 +26,7 @@
  * back into the device (the locks are released by then); at the end the
  * number of callbacks must equal the number of violations.
  */
+#include "viommu/report.h"
 #include "viommu/viommu.h"
 
 #include <endian.h>
@@ -43,7 +44,7 @@ static bool fuzz_is_ram(void *opaque, uint64_t gpa, uint64_t len)
 	return len && gpa < RAM_END && len <= RAM_END - gpa;
 }
 
-static const struct viommu_mem_ops fuzz_mem = { .is_ram = fuzz_is_ram };
+static const struct viommu_host_ops fuzz_host = { .is_ram = fuzz_is_ram };
 static const uint32_t endpoints[] = { 0x08, 0x10, 0x18, 0x99 /* unknown */ };
 
 struct input {
@@ -188,6 +189,7 @@ static bool json_valid(const char *s)
 /* ---- the violation callback */
 struct cb_state {
 	struct viommu *v;
+	struct viommu_port *port[4];   /* one per endpoint; NULL for the unknown one */
 	uint64_t calls, last_seq;
 	uint64_t outer_calls;   /* not from a call made by the callback itself */
 	int depth;
@@ -199,6 +201,44 @@ static void count_records(void *opaque, const struct viommu_violation_record *r)
 {
 	(*(uint64_t *)opaque)++;
 	check(r->seq >= 1);
+}
+
+/*
+ * One DMA of endpoint index epi as a device makes it: a window on the
+ * endpoint's port, the range translated in batches of up to 3 pieces
+ * (so that the continuation path runs too), every piece in RAM and the
+ * pieces adding up.  The unknown endpoint has no port: VIOMMU_V_UNKNOWN_ENDPOINT.
+ */
+static enum viommu_violation fuzz_translate(struct cb_state *st, unsigned int epi, uint64_t iova,
+					    uint64_t len, unsigned int access)
+{
+	struct viommu_port *port = st->port[epi % 4];
+	enum viommu_violation r = VIOMMU_OK;
+	uint64_t done = 0;
+
+	if (!port)
+		return VIOMMU_V_UNKNOWN_ENDPOINT;
+	viommu_dma_begin(port);
+	do {
+		struct viommu_piece pc[3];
+		struct viommu_xlate x = { .pieces = pc, .max = 3 };
+		uint64_t sum = 0;
+
+		r = viommu_translate(port, iova + done, len - done, (enum viommu_access)access, &x);
+		if (r != VIOMMU_OK) {
+			check(!x.len && !x.n);
+			break;
+		}
+		check(x.len <= len - done && x.n <= 3 && (!len || x.len));
+		for (unsigned int i = 0; i < x.n; i++) {
+			check(pc[i].len && fuzz_is_ram(NULL, pc[i].gpa, pc[i].len));
+			sum += pc[i].len;
+		}
+		check(sum == x.len);
+		done += x.len;
+	} while (done < len);
+	viommu_dma_end(port);
+	return r;
 }
 
 static void on_violation_cb(void *opaque, const struct viommu_violation_record *r)
@@ -259,10 +299,10 @@ static void on_violation_cb(void *opaque, const struct viommu_violation_record *
 	/* (not from a leak check: its records are handed over in a batch,
 	 * and a violation in between would break the seq order checked) */
 	if (!st->depth++ && r->origin != VIOMMU_ORIGIN_LEAK) {
-		struct viommu_xlate x;
-
 		(void)viommu_map_seq(st->v);
-		viommu_translate(st->v, r->endpoint_id, r->fault_iova, 1, VIOMMU_READ, &x);
+		for (unsigned int i = 0; i < 4; i++)
+			if (endpoints[i] == r->endpoint_id)
+				fuzz_translate(st, i, r->fault_iova, 1, VIOMMU_READ);
 	}
 	st->depth--;
 }
@@ -300,11 +340,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.max_total_history = 12;
 		cfg.bypass_scan = 3;
 	}
-	v = viommu_create(&cfg, &fuzz_mem, NULL);
+	v = viommu_create(&cfg, &fuzz_host, NULL);
 	check(v != NULL);
-	for (unsigned int i = 0; i < 3; i++)
-		check(viommu_add_endpoint(v, endpoints[i], i == 1 ? "ep \"1\"\\\x01\xff" : "ep") == 0);
 	cb = (struct cb_state){ .v = v };
+	for (unsigned int i = 0; i < 3; i++) {
+		check(viommu_add_endpoint(v, endpoints[i], i == 1 ? "ep \"1\"\\\x01\xff" : "ep") == 0);
+		cb.port[i] = viommu_port_open(v, endpoints[i]);
+		check(cb.port[i] != NULL);
+	}
+	check(!viommu_port_open(v, endpoints[3]));
 	viommu_set_violation_cb(v, on_violation_cb, &cb);
 
 	while (in.left) {
@@ -340,23 +384,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t epi = u8(&in), access;
 			uint64_t iova;
 			uint32_t len;
-			struct viommu_xlate x;
 			enum viommu_violation r;
 
 			take(&in, &iova, 8);
 			take(&in, &len, 4);
 			access = u8(&in);
-			iova = le64toh(iova);
-			len = le32toh(len);
-			r = viommu_translate(v, endpoints[epi % 4], iova, len,
-					     (enum viommu_access)(access % 4), &x);
+			r = fuzz_translate(&cb, epi, le64toh(iova), le32toh(len), access % 4);
 			check(r <= VIOMMU_V_BYPASS && r != VIOMMU_V_ADDRESS_WIDTH);
-			if (r == VIOMMU_OK) {
-				check(x.len <= len);
-				check(!len || (x.len && fuzz_is_ram(NULL, x.gpa, x.len)));
-			} else {
-				check(!x.len);
-			}
+			check(r != VIOMMU_V_UNKNOWN_ENDPOINT || epi % 4 == 3);
 			break;
 		}
 		case 2: {
@@ -421,6 +456,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		check(total == cb.calls && total == cb.last_seq);
 	}
+	for (unsigned int i = 0; i < 3; i++)
+		viommu_port_close(cb.port[i]);
 	viommu_destroy(v);
 	return 0;
 }

@@ -15,6 +15,27 @@
 #            status 8 and the report names the class
 . "$top_srcdir/tests/tap/libtap.sh"
 . "$top_srcdir/tests/integration/run-vmm.sh"
+. "$top_srcdir/tests/integration/report-checks.sh"
+
+# What the guest must show, kept here and not read from the guest: the
+# guest driver (guest/dmatest/dmatest.c, dt_cases[]) prints its own case
+# list and the guest suite its own plan, so one edit there would move both
+# sides of a check that took them from the guest.
+#   CORRECT_CASES  every one runs, once, and passes on every device
+#   ZOO_CASES      CASE:CLASS, the violation class the host must report
+CORRECT_CASES="coherent coherent-512k"
+for dir in to-device from-device bidirectional; do
+	for size_at in 1@1 100@3 4096@0 4096@17 65536@5 300000@7 524288@0; do
+		CORRECT_CASES="$CORRECT_CASES $dir-$size_at"
+	done
+done
+CORRECT_CASES="$CORRECT_CASES map-page same-page-twice sync-loop sg-to-device sg-from-device
+	sg-bidirectional sg-many sg-big pool subpage-exposure"
+N_CORRECT=33
+ZOO_CASES="unmapped:unmapped write-to-device-mapping:permission read-from-device-mapping:permission
+	past-end:past-end after-unmap:after-unmap beyond-mask:address-width bypass:bypass
+	not-ram:not-ram leak:leak"
+N_ZOO=9
 
 vmm_setup
 plan_lazy
@@ -83,6 +104,49 @@ part_log() {
 		on' >"$tmp/$1.log"
 }
 report() { sed -n 's/^DMATEST-REPORT //p' "$tmp/$1.log"; }
+# report_bdfs PART: the dmatest devices the host reported, as the guest
+# names them (0000:BB:DD.F)
+report_bdfs() {
+	report "$1" | sed -n 's/^{"type":"dmatest","bdf":"\([^"]*\)".*/0000:\1/p'
+}
+# case_results PART BDF: "CASE ok|not-ok" for each correct-case line the
+# guest printed for that device: "ok N - BDF (W-bit) CASE ..." or, for a
+# case that failed, "not ok N - BDF (W-bit) not ok CASE ..."
+case_results() {
+	awk -v b="$2" '{
+		st = "ok"; l = $0
+		if (sub(/^not ok /, "ok ", l)) st = "not-ok"
+		if (!sub(/^ok [0-9]+ - /, "", l)) next
+		n = split(l, w, " ")
+		if (n < 3 || w[1] != b || w[2] !~ /^\([0-9]+-bit\)$/) next
+		c = w[3]
+		if (c == "not" && w[4] == "ok") { c = w[5]; st = "not-ok" }
+		print c, st
+	}' "$tmp/$1.log"
+}
+# correct_cases PART: every device ran exactly the correct cases above, each ok
+correct_cases() {
+	for b in $(report_bdfs "$1"); do
+		case_results "$1" "$b" >"$tmp/$1.results"
+		n=$(wc -l <"$tmp/$1.results")
+		missing= failed=
+		for c in $CORRECT_CASES; do
+			st=$(sed -n "s/^$c //p" "$tmp/$1.results")
+			case $st in ok) ;; "") missing="$missing $c" ;; *) failed="$failed $c" ;; esac
+		done
+		ok '[ "$n" = "$N_CORRECT" ] && [ -z "$missing$failed" ]' \
+			"$1: $b ran the $N_CORRECT correct cases, each once and ok ($n lines;" \
+			"missing:${missing:- none}; failed:${failed:- none})"
+	done
+}
+# no_bounce_retries PART: the guest driver retried no command for want of
+# bounce slots (it retries up to 20 times, silently but for this count)
+no_bounce_retries() {
+	for b in $(report_bdfs "$1"); do
+		is 0 "$(guest_fact "$tmp/$1.log" "dmatest_${b}_bounce_retries")" \
+			"$1: $b: the guest driver retried no command for a full bounce pool"
+	done
+}
 # reasons PART: the violation classes in the report, one per line, sorted
 reasons() {
 	report "$1" | grep '"type":"violation"' | sed -n 's/.*"reason":"\([^"]*\)".*/\1/p' | sort -u
@@ -116,6 +180,10 @@ while read -r name cmds failed viol; do
 	ok '[ "$cmds" -gt 100 ] && [ "$failed" = 0 ] && [ "$viol" = 0 ]' \
 		"correct: $name ran $cmds commands, $failed failed, $viol violations"
 done <"$tmp/correct.devs"
+correct_cases correct
+report correct >"$tmp/correct.json"
+bounce_clean correct "$tmp/correct.json"
+no_bounce_retries correct
 
 # ---- zoo: each case's class, for its device, and nothing else ----
 log=$tmp/zoo.log
@@ -124,20 +192,20 @@ guest_tap "$log" dmatest
 ok 'grep -q "^# fact: dmatest_zoo_done=1" "$log"' "zoo: the guest suite finished the zoo"
 grep '^# dmatest-case ' "$log" | sed 's/^# dmatest-case //' >"$tmp/zoo.cases"
 diag "zoo cases: $(cut -d' ' -f1,3 "$tmp/zoo.cases" | tr '\n' ',')"
-for c in unmapped write-to-device-mapping read-from-device-mapping past-end after-unmap \
-	beyond-mask bypass not-ram leak; do
+is "$N_ZOO" "$(wc -l <"$tmp/zoo.cases" | tr -d ' ')" "zoo: the guest ran the $N_ZOO zoo cases"
+for cc in $ZOO_CASES; do
+	c=${cc%%:*} class=${cc#*:}
 	line=$(grep "^$c " "$tmp/zoo.cases" | tail -n1)
-	class=$(echo "$line" | cut -d' ' -f2)
 	bdf=$(echo "$line" | sed -n 's/.* bdf=0000:\([^ ]*\).*/\1/p')
-	ok 'case "$line" in *" result=ok "*) true ;; *) false ;; esac' \
-		"zoo: $c ran in the guest and saw its verdict (${line:-not run})"
+	ok 'case "$line" in "$c $class result=ok "*) true ;; *) false ;; esac' \
+		"zoo: $c ran in the guest, expecting '$class', and saw its verdict (${line:-not run})"
 	ok 'report zoo | grep "\"type\":\"violation\"" | grep "\"bdf\":\"$bdf\"" | grep -q "\"reason\":\"$class\""' \
 		"zoo: $c: the report has a '$class' violation of ${bdf:-?}"
 done
-expected=$(cut -d' ' -f2 "$tmp/zoo.cases" | sort -u)
+zoo_classes=$(for cc in $ZOO_CASES; do echo "${cc#*:}"; done | sort -u)
 unexpected=
 for r in $(reasons zoo); do
-	echo "$expected" | grep -qx "$r" || unexpected="$unexpected $r"
+	echo "$zoo_classes" | grep -qx "$r" || unexpected="$unexpected $r"
 done
 is "" "$unexpected" "zoo: the report holds no class that no case causes (found: $(reasons zoo | tr '\n' ' '))"
 
@@ -161,3 +229,7 @@ is 0 "${untrusted:-none}" "untrusted: an untrusted device sees none of them (zer
 is "" "$(reasons untrusted | tr '\n' ' ')" "untrusted: the report holds no violation"
 ok 'report untrusted | grep -q "^{\"type\":\"summary\",\"violations\":0[,}]"' \
 	"untrusted: report summary: 0 violations"
+correct_cases untrusted
+report untrusted >"$tmp/untrusted.json"
+bounce_clean untrusted "$tmp/untrusted.json"
+no_bounce_retries untrusted

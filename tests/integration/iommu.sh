@@ -7,9 +7,11 @@
 # 64 MiB write/read round trip over virtio-blk goes through it -- the guest's
 # read matches the image the host made, and after the run the image on the
 # host holds exactly what the guest wrote.  The host report must show the
-# maps and unmaps and zero refused DMAs.  One test-host boot runs both modes.
+# maps and unmaps, zero refused DMAs, and the bounce pool back to empty and
+# never full.  One test-host boot runs both modes.
 . "$top_srcdir/tests/tap/libtap.sh"
 . "$top_srcdir/tests/integration/run-vmm.sh"
+. "$top_srcdir/tests/integration/report-checks.sh"
 
 vmm_setup
 plan_lazy
@@ -81,5 +83,7 @@ for mode in strict lazy; do
 	is 0 "$(sed -n 's/^IOMMU-REPORT {"type":"summary","violations":\([0-9]*\),.*/\1/p' "$log")" \
 		"$mode: report: zero DMA-API violations"
 	ok 'grep -q "^vmm: DMA-API violations: 0$" "$log"' "$mode: stderr summary: 0 DMA-API violations"
+	sed -n 's/^IOMMU-REPORT //p' "$log" >"$tmp/$mode.json"
+	bounce_clean "$mode" "$tmp/$mode.json"
 	diag "$mode: guest-visible MiB/s: read $(guest_fact "$log" read_mbps), write $(guest_fact "$log" write_mbps), read-back $(guest_fact "$log" read2_mbps)"
 done

@@ -18,7 +18,8 @@ INTEGRATION_TESTS = \
 	tests/integration/boot-variants.sh
 
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/run-vmm.sh tests/integration/stress.sh
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/run-vmm.sh \
+	tests/integration/report-checks.sh tests/integration/stress.sh
 
 # The cached "vmm probe" verdict and the test host's live progress lines
 # (tests/integration/run-vmm.sh).

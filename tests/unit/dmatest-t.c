@@ -55,7 +55,7 @@ static bool is_ram(void *o, uint64_t gpa, uint64_t len)
 	return guest_mem_is_ram(o, gpa, len);
 }
 
-static const struct viommu_mem_ops ram_ops = { .is_ram = is_ram };
+static const struct viommu_host_ops ram_ops = { .is_ram = is_ram };
 
 static int fake_msi(void *o, uint64_t addr, uint32_t data)
 {
@@ -147,7 +147,9 @@ static void setup_dev(struct dev *d, unsigned int slot, unsigned int width, unsi
 
 	p.dma.bounce = swiotlb_account_create(pool, index ? "dmatest1" : "dmatest0");
 	d->bdf = pci_bdf(slot, 0);
-	viommu_add_endpoint(iommu, d->bdf, index ? "dmatest1" : "dmatest0");
+	if (viommu_add_endpoint(iommu, d->bdf, index ? "dmatest1" : "dmatest0") ||
+	    dma_attach_iommu(&p.dma, iommu))
+		bail("cannot put dmatest%u behind the IOMMU", index);
 	d->dt = dmatest_create(&bus, 0, slot, &p);
 	ok(d->dt != NULL, "dmatest%u (width %u) created", index, width);
 	if (!d->dt)
@@ -318,20 +320,57 @@ static void test_bounce(struct dev *d)
 	       "the next copy that fits works again");
 }
 
+/* Wait for the device's verdict count to pass `before`: the leak check
+ * runs a 200 ms grace period after a reset, later on a loaded machine, so
+ * poll (for a bound far above any plausible delay) instead of sleeping a
+ * fixed time. */
+static bool wait_viol_count_above(struct dev *d, unsigned int before)
+{
+	for (int i = 0; i < 3000; i++) {
+		if (reg_r(d, DMATEST_VIOL_COUNT) > before)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+static uint64_t worker_wakeups(struct dev *d)
+{
+	struct dmatest_stats s;
+
+	dmatest_stats(d->dt, &s);
+	return s.worker_wakeups;
+}
+
+/* While the worker waits out the leak grace period it sleeps: a handful of
+ * wake-ups (the signal that scheduled the check, the deadline, a spurious
+ * one), not a loop that spins for 200 ms (a guest resetting every 100 ms
+ * would keep a host core busy). */
+#define GRACE_MAX_WAKEUPS 20
+
 static void test_master_and_leak(struct dev *d)
 {
 	unsigned int before = reg_r(d, DMATEST_VIOL_COUNT);
+	uint64_t wakeups = worker_wakeups(d);
 
 	reg_w(d, DMATEST_CTRL, DMATEST_CTRL_RESET);
 	is_int(0, reg_r(d, DMATEST_STATUS), "reset clears STATUS");
 	is_int(0, reg_r(d, DMATEST_CMD), "reset clears CMD");
 	is_int(before, reg_r(d, DMATEST_VIOL_COUNT), "verdict registers survive reset");
 	/* Mappings live at the reset are leaks once the grace period is over. */
-	usleep(400 * 1000);
-	ok(reg_r(d, DMATEST_VIOL_COUNT) > before, "leak check after reset found the live mappings");
+	ok(wait_viol_count_above(d, before), "leak check after reset found the live mappings");
 	is_int(DMATEST_VIOL_LEAK, reg_r(d, DMATEST_VIOL_LAST), "verdict: leak");
+	wakeups = worker_wakeups(d) - wakeups;
+	ok(wakeups <= GRACE_MAX_WAKEUPS, "the worker slept through the grace period after reset "
+	   "(%llu wake-ups)", (unsigned long long)wakeups);
 
+	before = reg_r(d, DMATEST_VIOL_COUNT);
+	wakeups = worker_wakeups(d);
 	cfg_w(d->bdf, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	ok(wait_viol_count_above(d, before), "leak check after bus-master off found them again");
+	wakeups = worker_wakeups(d) - wakeups;
+	ok(wakeups <= GRACE_MAX_WAKEUPS, "the worker slept through the grace period after "
+	   "bus-master off (%llu wake-ups)", (unsigned long long)wakeups);
 	is_int(DMATEST_ERROR_NO_MASTER, run_cmd(d, DMATEST_CMD_FILL, 0, IOVA_RW, 16),
 	       "no DMA without bus mastering");
 	cfg_w(d->bdf, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
@@ -342,8 +381,10 @@ static void test_master_and_leak(struct dev *d)
 static void test_dma_write(void)
 {
 	static uint8_t src[600 << 10];
-	struct dma_space d = { .mem = &mem, .iommu = iommu, .endpoint = devs[0].bdf };
+	struct dma_space d = { .mem = &mem, .endpoint = devs[0].bdf };
 
+	if (dma_attach_iommu(&d, iommu))
+		bail("dma_attach_iommu");
 	d.bounce = swiotlb_account_create(pool, "dma-write");
 	memset(src, 0x6b, sizeof(src));
 	fill_gpa(GPA_RW, 0, 2 << 20);

@@ -14,7 +14,8 @@ VIOMMU_UNIT_LDADD = viommu/libviommu.a tests/tap/libtap.a
 UNIT_TESTS = \
 	tests/unit/cli-t tests/unit/boot-t tests/unit/acpi-t tests/unit/serial-t \
 	tests/unit/devices-t tests/unit/guest_mem-t tests/unit/cpuid-t \
-	tests/unit/virtqueue-t tests/unit/pci-t tests/unit/dmatest-t \
+	tests/unit/dma-t tests/unit/virtqueue-t tests/unit/pci-t tests/unit/virtio-pci-t \
+	tests/unit/dmatest-t \
 	tests/unit/viommu-t tests/unit/viommu-requests-t tests/unit/viommu-classify-t \
 	tests/unit/swiotlb-t
 check_PROGRAMS += $(UNIT_TESTS)
@@ -28,10 +29,16 @@ tests_unit_devices_t_LDADD = $(UNIT_LDADD)
 tests_unit_guest_mem_t_LDADD = $(UNIT_LDADD)
 tests_unit_cpuid_t_LDADD = $(UNIT_LDADD)
 
-# Transport, virtqueues and the DMA test device model, with the real IOMMU
-# library and bounce pool.
+# The DMA choke point, transport, virtqueues, virtio devices driven end
+# to end and the DMA test device model, with the real IOMMU library and
+# bounce pool.
+tests_unit_dma_t_SOURCES = tests/unit/dma-t.c tests/unit/viommu-util.h
+tests_unit_dma_t_LDADD = $(DEVICE_UNIT_LDADD)
 tests_unit_virtqueue_t_LDADD = $(DEVICE_UNIT_LDADD)
 tests_unit_pci_t_LDADD = $(DEVICE_UNIT_LDADD)
+tests_unit_virtqueue_t_SOURCES = tests/unit/virtqueue-t.c tests/unit/vring-util.h
+tests_unit_virtio_pci_t_SOURCES = tests/unit/virtio-pci-t.c tests/unit/vring-util.h
+tests_unit_virtio_pci_t_LDADD = $(DEVICE_UNIT_LDADD)
 tests_unit_dmatest_t_LDADD = $(DEVICE_UNIT_LDADD)
 
 # The virtio-iommu library (viommu/, docs/viommu.md).

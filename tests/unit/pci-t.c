@@ -201,7 +201,7 @@ static void root_ports(void)
 	is_int(-EBUSY, pci_unregister(&bus, &bus.port[0]->pci), "a root port stays");
 	is_int(0, pci_register_at(&bus, &ep2, 1, 0), "another device can take 01:00.0");
 }
-static const struct viommu_mem_ops mops = { .is_ram = is_ram };
+static const struct viommu_host_ops mops = { .is_ram = is_ram };
 
 int main(void)
 {

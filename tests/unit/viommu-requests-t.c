@@ -17,7 +17,7 @@
 
 static struct viommu *make(const struct viommu_config *cfg)
 {
-	struct viommu *v = viommu_create(cfg, &test_mem, NULL);
+	struct viommu *v = viommu_create(cfg, &test_host, NULL);
 
 	if (!v)
 		bail("viommu_create: %s", strerror(errno));
@@ -29,9 +29,9 @@ static struct viommu *make(const struct viommu_config *cfg)
 /* Is iova mapped for EP_A (attached)?  Used to see which mappings exist. */
 static bool mapped(struct viommu *v, uint64_t iova)
 {
-	struct viommu_xlate x;
+	struct test_xlate x;
 	struct virtio_iommu_fault f;
-	bool ok = viommu_translate(v, EP_A, iova, 1, VIOMMU_READ, &x) == VIOMMU_OK;
+	bool ok = xlate(v, EP_A, iova, 1, VIOMMU_READ, &x) == VIOMMU_OK;
 
 	while (viommu_pop_fault(v, &f))
 		;
@@ -107,11 +107,11 @@ static void test_config(void)
 
 	cfg.page_size_mask = 0;
 	errno = 0;
-	ok(!viommu_create(&cfg, &test_mem, NULL) && errno == EINVAL,
+	ok(!viommu_create(&cfg, &test_host, NULL) && errno == EINVAL,
 	   "create: page_size_mask 0 -> EINVAL");
 	viommu_default_config(&cfg);
 	cfg.probe_size = 16;
-	ok(!viommu_create(&cfg, &test_mem, NULL), "create: RESV_MEM not fitting probe_size -> EINVAL");
+	ok(!viommu_create(&cfg, &test_host, NULL), "create: RESV_MEM not fitting probe_size -> EINVAL");
 	viommu_default_config(&cfg);
 	ok(!viommu_create(&cfg, NULL, NULL), "create: no memory ops -> EINVAL");
 	v = make(&cfg);
@@ -709,11 +709,11 @@ static void test_malformed(void)
 				       0xff, 0x1f, 0x0a, 0, 0, 0, 0, 0,   /* virt_end 0xa1fff */
 				       0x00, 0x30, 0, 0, 1, 0, 0, 0,      /* phys 0x100003000 */
 				       1, 0, 0, 0 };                      /* READ */
-		struct viommu_xlate x;
+		struct test_xlate x;
 
 		is_int(VIRTIO_IOMMU_S_OK, send_req(v, raw, sizeof(raw)), "raw little-endian ATTACH");
 		is_int(VIRTIO_IOMMU_S_OK, send_req(v, rawmap, sizeof(rawmap)), "raw little-endian MAP");
-		ok(viommu_translate(v, EP_B, 0xa1010, 4, VIOMMU_READ, &x) == VIOMMU_OK &&
+		ok(xlate(v, EP_B, 0xa1010, 4, VIOMMU_READ, &x) == VIOMMU_OK &&
 		   x.gpa == 0x100003010, "fields decoded as little-endian");
 	}
 	viommu_destroy(v);

@@ -8,6 +8,7 @@
  * send the wire format (little-endian) and return the status, or -1 when
  * the device used the buffer without writing it (used length 0).
  */
+#include "viommu/report.h"
 #include "viommu/viommu.h"
 
 #include <endian.h>
@@ -28,7 +29,7 @@ static inline bool test_is_ram(void *opaque, uint64_t gpa, uint64_t len)
 	return end <= LOW_RAM_END || (gpa >= HIGH_RAM && end <= HIGH_RAM_END);
 }
 
-static const struct viommu_mem_ops test_mem = { .is_ram = test_is_ram };
+static const struct viommu_host_ops test_host = { .is_ram = test_is_ram };
 
 #define TAIL_LEN sizeof(struct virtio_iommu_req_tail)
 
@@ -90,5 +91,44 @@ static inline int req_unmap(struct viommu *v, uint32_t domain, uint64_t vstart, 
 }
 
 #define RW (VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE)
+
+/* A translated DMA: its pieces, and the first one as gpa/len. */
+#define TEST_XLATE_PIECES 16
+struct test_xlate {
+	uint64_t gpa, len;             /* the first piece; 0, 0 if refused */
+	unsigned int n;                /* pieces */
+	uint64_t total;                /* bytes translated */
+	struct viommu_piece piece[TEST_XLATE_PIECES];
+};
+
+/*
+ * One DMA translated as a device model does it, in a window of its own on
+ * a port of ep (opened for the call; closing keeps it for the next open,
+ * so the IOTLB starts empty each time).  An endpoint that has no port (not
+ * added) gives VIOMMU_V_UNKNOWN_ENDPOINT.
+ */
+static inline enum viommu_violation xlate(struct viommu *v, uint32_t ep, uint64_t iova,
+					  uint64_t len, enum viommu_access access,
+					  struct test_xlate *out)
+{
+	struct viommu_port *p = viommu_port_open(v, ep);
+	struct viommu_xlate x = { .pieces = out->piece, .max = TEST_XLATE_PIECES };
+	enum viommu_violation r;
+
+	memset(out, 0, sizeof(*out));
+	if (!p)
+		return VIOMMU_V_UNKNOWN_ENDPOINT;
+	viommu_dma_begin(p);
+	r = viommu_translate(p, iova, len, access, &x);
+	viommu_dma_end(p);
+	viommu_port_close(p);
+	out->n = x.n;
+	out->total = x.len;
+	if (x.n) {
+		out->gpa = out->piece[0].gpa;
+		out->len = out->piece[0].len;
+	}
+	return r;
+}
 
 #endif

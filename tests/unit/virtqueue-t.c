@@ -8,6 +8,7 @@
 #include "viommu/viommu.h"
 #include "vmm/log.h"
 #include "tests/tap/basic.h"
+#include "tests/unit/vring-util.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -30,12 +31,7 @@ static struct vq_elem elem;
 static void set_desc(uint64_t table, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
 		     uint16_t next)
 {
-	struct vring_desc *d = guest_mem_ptr(&mem, table + 16 * i, 16);
-
-	d->addr = htole64(addr);
-	d->len = htole32(len);
-	d->flags = htole16(flags);
-	d->next = htole16(next);
+	vring_set_desc(&mem, table, i, addr, len, flags, next);
 }
 
 /* Publish head at the next avail slot. */
@@ -67,7 +63,7 @@ static int pop_fresh(void)
 }
 
 static bool mem_is_ram(void *o, uint64_t gpa, uint64_t len) { return guest_mem_is_ram(o, gpa, len); }
-static const struct viommu_mem_ops mops = { .is_ram = mem_is_ram };
+static const struct viommu_host_ops mops = { .is_ram = mem_is_ram };
 
 static int iommu_req(struct viommu *v, const void *req, size_t len)
 {
@@ -82,7 +78,7 @@ int main(void)
 	uint8_t buf[64];
 	uint16_t *used_idx;
 
-	plan(32);
+	plan(49);
 	log_max_level = LOG_ERR;   /* the warnings are what is being tested */
 	if (guest_mem_init(&mem, 16 * MiB))
 		bail("guest memory");
@@ -138,6 +134,34 @@ int main(void)
 	}
 	is_int(-EINVAL, pop_fresh(), "available index jumping by more than the queue size");
 
+	/* A buffer that wraps past 2^64: its bytes past the wrap would be
+	 * IOVA 0 on.  The chain is malformed, not a DMA to refuse piecewise. */
+	fresh_queue();
+	memcpy(guest_mem_ptr(&mem, 0, 16), "IOVA-0-IOVA-0-!!", 16);
+	set_desc(DESC, 0, UINT64_MAX - 15, 32, 0, 0);
+	offer(0);
+	is_int(-EINVAL, pop_fresh(), "a descriptor whose addr + len wraps past 2^64 is refused");
+	ok(vq.broken, "the queue is stopped (the transport reports DEVICE_NEEDS_RESET)");
+	if (!vq.broken) {   /* the old behaviour: offset 16 of it read IOVA 0 */
+		int ret = vq_elem_read(&vq, &elem, 16, buf, 16);
+
+		diag("read at offset 16: %d, \"%.16s\"", ret, (const char *)buf);
+	}
+	fresh_queue();
+	set_desc(DESC, 0, DATA, 16, VRING_DESC_F_NEXT, 1);
+	set_desc(DESC, 1, UINT64_MAX - 7, 16, VRING_DESC_F_WRITE, 0);
+	offer(0);
+	is_int(-EINVAL, pop_fresh(), "a wrapping writable descriptor later in the chain too");
+	fresh_queue();
+	set_desc(DESC, 0, UINT64_MAX - 15, 16, 0, 0);
+	offer(0);
+	is_int(1, pop_fresh(), "a buffer that ends at the last byte below 2^64 does not wrap");
+	fresh_queue();
+	set_desc(DESC, 0, UINT64_MAX - 15, 32, VRING_DESC_F_INDIRECT, 0);
+	offer(0);
+	is_int(-EINVAL, pop_fresh(), "an indirect table that wraps past 2^64");
+	ok(vq.broken, "stops the queue");
+
 	/* Indirect tables. */
 	fresh_queue();
 	set_desc(DATA + 0x1000, 0, DATA, 8, VRING_DESC_F_NEXT, 1);
@@ -174,6 +198,33 @@ int main(void)
 	fresh_queue();
 	vq.avail = 16 * MiB - 2;
 	is_int(-EFAULT, pop_fresh(), "an avail ring past the end of RAM is a refused DMA");
+	ok(vq.broken, "... which stops the queue (the transport reports DEVICE_NEEDS_RESET)");
+	is_int(0, pop_fresh(), "... for good");
+
+	/* Rings whose indexing would wrap past 2^64 to address 0. */
+	fresh_queue();
+	memcpy(guest_mem_ptr(&mem, 0, 8), "\x01\x00\x01\x00\x00\x00\x00\x00", 8);   /* at GPA 0 */
+	vq.avail = UINT64_MAX - 3;   /* flags and idx below 2^64, the ring itself at 0 */
+	is_int(-EINVAL, pop_fresh(), "an avail ring that wraps past 2^64 breaks the queue");
+	fresh_queue();
+	vq.used = UINT64_MAX - 7;
+	is_int(-EINVAL, pop_fresh(), "a used ring that wraps");
+	fresh_queue();
+	vq.desc = UINT64_MAX - 15 * QSZ;
+	is_int(-EINVAL, pop_fresh(), "a descriptor table that wraps");
+	fresh_queue();
+	vq.used = UINT64_MAX - 7;
+	is_int(-EFAULT, vq_push(&vq, 0, 0), "a push into a used ring that wraps is refused");
+	ok(vq.broken, "... and breaks the queue");
+
+	/* A used ring the device cannot write. */
+	fresh_queue();
+	set_desc(DESC, 0, DATA, 16, 0, 0);
+	offer(0);
+	is_int(1, pop_fresh(), "a chain pops");
+	vq.used = 16 * MiB - 4;   /* its entries past the end of RAM */
+	is_int(-EFAULT, vq_push(&vq, 0, 0), "the used entry cannot be written");
+	ok(vq.broken && vq.broken_why, "... which breaks the queue (%s)", vq.broken_why);
 
 	/* Event index: a kick is requested at the next entry. */
 	fresh_queue();
@@ -199,8 +250,9 @@ int main(void)
 		viommu_default_config(&cfg);
 		v = viommu_create(&cfg, &mops, &mem);
 		viommu_add_endpoint(v, 0x10, "test");
-		dma.iommu = v;
 		dma.endpoint = 0x10;
+		if (dma_attach_iommu(&dma, v))
+			bail("dma_attach_iommu");
 		fresh_queue();
 		vq.desc = 0x100000;
 		vq.avail = 0x101000;
@@ -208,13 +260,20 @@ int main(void)
 		set_desc(DESC, 0, DATA, 16, 0, 0);
 		offer(0);
 		is_int(-EFAULT, pop_fresh(), "unattached endpoint: the ring read is refused");
+		ok(vq.broken, "... which breaks the queue");
+		fresh_queue();   /* the driver resets the device */
+		vq.desc = 0x100000;
+		vq.avail = 0x101000;
+		vq.used = 0x102000;
+		set_desc(DESC, 0, DATA, 16, 0, 0);
+		offer(0);
 		is_int(0, iommu_req(v, &at, sizeof(at)), "attach");
 		is_int(0, iommu_req(v, &map, sizeof(map)), "map the rings");
 		is_int(1, pop_fresh(), "now the chain pops through the IOMMU");
 		is_int(0, iommu_req(v, &unmap, sizeof(unmap)), "unmap the rings");
 		offer(0);
 		is_int(-EFAULT, pop_fresh(), "after UNMAP the very next ring access is refused");
-		dma.iommu = NULL;
+		dma_detach_iommu(&dma);
 		viommu_destroy(v);
 	}
 	guest_mem_free(&mem);

@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-pci devices driven end to end as a guest driver drives them,
+ * without KVM: config space through the PCI bus, BAR0 through MMIO
+ * accesses, rings in fake guest memory, kicks through the notify area and
+ * MSI-X messages counted by a fake host.  What the transport promises the
+ * guest beyond the register file: a malformed ring ends in
+ * DEVICE_NEEDS_RESET with a configuration interrupt.
+ */
+#include "vmm/pci.h"
+#include "vmm/virtio_devices.h"
+#include "viommu/viommu.h"
+#include "vmm/log.h"
+#include "tests/tap/basic.h"
+#include "tests/unit/vring-util.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+
+#define MEM_SIZE (64ull << 20)
+#define QSZ      8
+
+/* Where the rng's ring and buffers live (guest-physical: not behind an IOMMU). */
+#define RNG_DESC  0x10000ull
+#define RNG_AVAIL 0x11000ull
+#define RNG_USED  0x12000ull
+#define RNG_BUF   0x20000ull
+
+/* MSI-X capability: message control (offset 2) and its bits (PCI 3.0 6.8.2). */
+#define MSIX_FLAGS        2
+#define MSIX_FLAGS_ENABLE 0x8000
+#define MSIX_FLAGS_QSIZE  0x07ff   /* table size - 1 */
+
+#define MSI_ADDR  0xfee00000u
+#define MSI_DATA(vector) (0x40u + (vector))   /* what the fake host sees */
+
+static struct pci_bus bus;
+static struct guest_mem mem;
+static unsigned int msis[VIRTIO_MSIX_VECTORS];
+
+static int fake_msi(void *o, uint64_t addr, uint32_t data)
+{
+	(void)o;
+	if (addr == MSI_ADDR && data >= MSI_DATA(0) && data < MSI_DATA(VIRTIO_MSIX_VECTORS))
+		__atomic_fetch_add(&msis[data - MSI_DATA(0)], 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static unsigned int msi_count(unsigned int vector)
+{
+	return __atomic_load_n(&msis[vector], __ATOMIC_SEQ_CST);
+}
+
+static int no_ioeventfd(void *o, uint64_t gpa, unsigned int len, int fd, bool assign)
+{
+	(void)o, (void)gpa, (void)len, (void)fd, (void)assign;
+	return -38;   /* -ENOSYS: kicks are MMIO writes, as in a VMM without ioeventfds */
+}
+
+static bool is_ram(void *o, uint64_t gpa, uint64_t len)
+{
+	return guest_mem_is_ram(o, gpa, len);
+}
+
+static const struct viommu_host_ops ram_ops = { .is_ram = is_ram };
+
+static struct virtio_host host = { .signal_msi = fake_msi, .ioeventfd = no_ioeventfd };
+
+/* --- the guest driver's side ------------------------------------------ */
+
+struct drv {
+	struct virtio_dev *vd;
+	uint16_t bdf;
+	uint64_t bar;
+	unsigned int msix;      /* MSI-X capability offset */
+};
+
+static uint64_t rd(struct drv *d, unsigned int off, unsigned int size)
+{
+	uint64_t v = 0;
+
+	pci_mmio_access(&bus, d->bar + off, false, size, &v);
+	return v;
+}
+
+static void wr(struct drv *d, unsigned int off, unsigned int size, uint64_t v)
+{
+	pci_mmio_access(&bus, d->bar + off, true, size, &v);
+}
+
+static void set_command(struct drv *d, uint16_t cmd)
+{
+	pci_config_write(&bus, d->bdf, PCI_COMMAND, 2, cmd);
+}
+
+static uint8_t status(struct drv *d)
+{
+	return (uint8_t)rd(d, VIRTIO_PCI_COMMON_STATUS, 1);
+}
+
+/* Enumerate, enable decoding and bus mastering, MSI-X on with every
+ * vector of the table programmed (data = MSI_DATA(vector)) and unmasked,
+ * features negotiated (all the device offers but `refuse`). */
+static void drv_probe(struct drv *d, struct virtio_dev *vd, uint64_t refuse)
+{
+	unsigned int cap, vectors;
+
+	d->vd = vd;
+	d->bdf = pci_bdf(vd->pci.slot, 0);
+	d->bar = pci_config_read(&bus, d->bdf, PCI_BASE_ADDRESS_0, 4) & ~0xfull;
+	d->msix = 0;
+	for (cap = pci_config_read(&bus, d->bdf, PCI_CAPABILITY_LIST, 1); cap;
+	     cap = pci_config_read(&bus, d->bdf, cap + 1, 1))
+		if (pci_config_read(&bus, d->bdf, cap, 1) == PCI_CAP_ID_MSIX)
+			d->msix = cap;
+	if (!d->msix)
+		bail("%s: no MSI-X capability", vd->ops->name);
+	set_command(d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	pci_config_write(&bus, d->bdf, d->msix + MSIX_FLAGS, 2, MSIX_FLAGS_ENABLE);
+	vectors = (pci_config_read(&bus, d->bdf, d->msix + MSIX_FLAGS, 2) &
+		   MSIX_FLAGS_QSIZE) + 1;
+	for (unsigned int v = 0; v < vectors; v++) {
+		wr(d, VPCI_MSIX_TABLE + 16 * v, 4, MSI_ADDR);
+		wr(d, VPCI_MSIX_TABLE + 16 * v + 4, 4, 0);
+		wr(d, VPCI_MSIX_TABLE + 16 * v + 8, 4, MSI_DATA(v));
+		wr(d, VPCI_MSIX_TABLE + 16 * v + 12, 4, 0);
+	}
+	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	for (unsigned int sel = 0; sel < 2; sel++) {
+		wr(d, VIRTIO_PCI_COMMON_DFSELECT, 4, sel);
+		wr(d, VIRTIO_PCI_COMMON_GFSELECT, 4, sel);
+		wr(d, VIRTIO_PCI_COMMON_GF, 4, rd(d, VIRTIO_PCI_COMMON_DF, 4) & ~(uint32_t)(refuse >> (32 * sel)));
+	}
+	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+	   VIRTIO_CONFIG_S_FEATURES_OK);
+	if (!(status(d) & VIRTIO_CONFIG_S_FEATURES_OK))
+		bail("%s: features refused", vd->ops->name);
+	wr(d, VIRTIO_PCI_COMMON_MSIX, 2, 0);   /* configuration changes: vector 0 */
+}
+
+/* Queue q of QSZ entries at desc/avail/used, interrupts on `vector`. */
+static void drv_queue(struct drv *d, unsigned int q, uint64_t desc, uint64_t avail, uint64_t used,
+		      uint16_t vector)
+{
+	/* A ring outside RAM (a test of the device's answer) stays as it is. */
+	if (guest_mem_is_ram(&mem, desc, 16 * QSZ))
+		memset(guest_mem_ptr(&mem, desc, 16 * QSZ), 0, 16 * QSZ);
+	if (guest_mem_is_ram(&mem, avail, 6 + 2 * QSZ))
+		memset(guest_mem_ptr(&mem, avail, 6 + 2 * QSZ), 0, 6 + 2 * QSZ);
+	if (guest_mem_is_ram(&mem, used, 6 + 8 * QSZ))
+		memset(guest_mem_ptr(&mem, used, 6 + 8 * QSZ), 0, 6 + 8 * QSZ);
+	wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	wr(d, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSZ);
+	wr(d, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)desc);
+	wr(d, VIRTIO_PCI_COMMON_Q_DESCHI, 4, (uint32_t)(desc >> 32));
+	wr(d, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)avail);
+	wr(d, VIRTIO_PCI_COMMON_Q_AVAILHI, 4, (uint32_t)(avail >> 32));
+	wr(d, VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)used);
+	wr(d, VIRTIO_PCI_COMMON_Q_USEDHI, 4, (uint32_t)(used >> 32));
+	wr(d, VIRTIO_PCI_COMMON_Q_MSIX, 2, vector);
+	wr(d, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+}
+
+static void drv_ok(struct drv *d)
+{
+	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+	   VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+static void drv_kick(struct drv *d, unsigned int q)
+{
+	wr(d, VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * q, 2, q);
+}
+
+static void set_desc(uint64_t table, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
+		     uint16_t next)
+{
+	vring_set_desc(&mem, table, i, addr, len, flags, next);
+}
+
+/* Make descriptor `head` the next available entry. */
+static void offer(uint64_t avail, uint16_t head)
+{
+	uint16_t *a = guest_mem_ptr(&mem, avail, 4 + 2 * QSZ);
+	uint16_t idx = le16toh(__atomic_load_n(&a[1], __ATOMIC_SEQ_CST));
+
+	a[2 + idx % QSZ] = htole16(head);
+	__atomic_store_n(&a[1], htole16((uint16_t)(idx + 1)), __ATOMIC_SEQ_CST);
+}
+
+static uint16_t used_idx(uint64_t used)
+{
+	uint16_t *u = guest_mem_ptr(&mem, used, 4);
+
+	return le16toh(__atomic_load_n(&u[1], __ATOMIC_SEQ_CST));
+}
+
+static uint64_t notifies(struct virtio_dev *vd)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&vd->lock);
+	n = vd->notifies;
+	pthread_mutex_unlock(&vd->lock);
+	return n;
+}
+
+/* Poll for `cond` (the I/O thread works asynchronously) with a bound far
+ * above any plausible delay, so a loaded machine never fails the test. */
+#define WAIT_UNTIL(cond) ({                                       \
+	bool _met = false;                                        \
+	for (int _i = 0; _i < 10000 && !(_met = (cond)); _i++)    \
+		usleep(1000);                                     \
+	_met;                                                     \
+})
+
+/* --- MSI-X vector mapping ------------------------------------------------ */
+
+static uint16_t map_config_vector(struct drv *d, uint16_t v)
+{
+	wr(d, VIRTIO_PCI_COMMON_MSIX, 2, v);
+	return (uint16_t)rd(d, VIRTIO_PCI_COMMON_MSIX, 2);
+}
+
+static uint16_t map_queue_vector(struct drv *d, unsigned int q, uint16_t v)
+{
+	wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	wr(d, VIRTIO_PCI_COMMON_Q_MSIX, 2, v);
+	return (uint16_t)rd(d, VIRTIO_PCI_COMMON_Q_MSIX, 2);
+}
+
+/* virtio-pci, "MSI-X Vector Configuration": the device "MUST support mapping any event type to
+ * any valid vector 0 to MSI-X Table Size" and "MUST report mapping
+ * failures by returning the NO_VECTOR value when the relevant
+ * config_msix_vector/queue_msix_vector field is read".  The valid vectors
+ * are the entries of the table the MSI-X capability advertises. */
+static void msix_vectors(struct drv *d, unsigned int queues)
+{
+	const char *name = d->vd->ops->name;
+	unsigned int table = (pci_config_read(&bus, d->bdf, d->msix + MSIX_FLAGS, 2) &
+			      MSIX_FLAGS_QSIZE) + 1;
+	uint16_t last = (uint16_t)(table - 1);
+
+	is_int(queues + 1, table, "%s: MSI-X table of %u entries (one per queue, one for "
+	       "configuration changes)", name, queues + 1);
+	is_hex(last, map_config_vector(d, last), "%s: config vector %u (the last entry) maps", name, last);
+	is_hex(VIRTIO_MSI_NO_VECTOR, map_config_vector(d, (uint16_t)table),
+	       "%s: config vector %u (past the table) reads NO_VECTOR", name, table);
+	is_hex(VIRTIO_MSI_NO_VECTOR, map_config_vector(d, 0x1234),
+	       "%s: config vector 0x1234 reads NO_VECTOR", name);
+	is_hex(VIRTIO_MSI_NO_VECTOR, map_config_vector(d, VIRTIO_MSI_NO_VECTOR),
+	       "%s: config vector NO_VECTOR unmaps", name);
+	is_hex(last, map_queue_vector(d, 0, last), "%s: queue vector %u maps", name, last);
+	is_hex(VIRTIO_MSI_NO_VECTOR, map_queue_vector(d, 0, 7), "%s: queue vector 7 reads NO_VECTOR", name);
+	is_hex(VIRTIO_MSI_NO_VECTOR, map_queue_vector(d, 0, (uint16_t)table),
+	       "%s: queue vector %u (past the table) reads NO_VECTOR", name, table);
+	/* The table in BAR0 has exactly those entries too. */
+	wr(d, VPCI_MSIX_TABLE + 16 * table + 8, 4, 0x77);
+	is_hex(0, rd(d, VPCI_MSIX_TABLE + 16 * table + 8, 4), "%s: no MSI-X entry %u in BAR0", name, table);
+	map_config_vector(d, 0);
+}
+
+/* --- virtio-rng: a device with its own I/O thread ----------------------- */
+
+static void rng_fills_a_buffer(struct drv *d)
+{
+	unsigned int before = msi_count(1);
+
+	memset(guest_mem_ptr(&mem, RNG_BUF, 64), 0xee, 64);
+	set_desc(RNG_DESC, 0, RNG_BUF, 64, VRING_DESC_F_WRITE, 0);
+	offer(RNG_AVAIL, 0);
+	drv_kick(d, 0);
+	ok(WAIT_UNTIL(used_idx(RNG_USED) == 1), "virtio-rng: a kicked buffer is used");
+	ok(WAIT_UNTIL(msi_count(1) == before + 1), "virtio-rng: and its queue vector fires");
+}
+
+static bool all_bytes(uint64_t gpa, uint8_t byte, size_t len)
+{
+	const uint8_t *p = guest_mem_ptr(&mem, gpa, len);
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != byte)
+			return false;
+	return true;
+}
+
+static uint32_t used_len(uint64_t used, uint16_t idx)
+{
+	struct vring_used_elem *e = guest_mem_ptr(&mem, used + 4 + 8 * (idx % QSZ), 8);
+
+	return le32toh(e->len);
+}
+
+/* PCI: a function whose Bus Master Enable is clear issues no memory
+ * transaction of its own -- no DMA, and no MSI/MSI-X (a message is a memory
+ * write).  A kick that arrives meanwhile stays pending, like a request the
+ * hardware cannot fetch yet, and is served once the driver sets BME again;
+ * an interrupt raised meanwhile is held in the PBA and sent then. */
+static void rng_bus_master(struct drv *d)
+{
+	unsigned int queue_msis = msi_count(1), config_msis = msi_count(0);
+	uint64_t kicks = notifies(d->vd);
+
+	set_command(d, PCI_COMMAND_MEMORY);
+	memset(guest_mem_ptr(&mem, RNG_BUF + 0x1000, 64), 0xee, 64);
+	set_desc(RNG_DESC, 1, RNG_BUF + 0x1000, 64, VRING_DESC_F_WRITE, 0);
+	offer(RNG_AVAIL, 1);
+	drv_kick(d, 0);
+	ok(WAIT_UNTIL(notifies(d->vd) > kicks), "BME off: the kick reaches the device");
+	is_int(1, used_idx(RNG_USED), "BME off: the buffer is not used");
+	ok(all_bytes(RNG_BUF + 0x1000, 0xee, 64), "BME off: no DMA into it");
+	is_int(queue_msis, msi_count(1), "BME off: no MSI-X message");
+	pthread_mutex_lock(&d->vd->lock);
+	virtio_config_interrupt(d->vd);
+	pthread_mutex_unlock(&d->vd->lock);
+	is_int(config_msis, msi_count(0), "BME off: a configuration change sends no message either");
+	ok(rd(d, VPCI_MSIX_PBA, 4) & 1, "BME off: the vector is pending instead");
+
+	set_command(d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ok(WAIT_UNTIL(used_idx(RNG_USED) == 2), "BME on again: the pending kick is served");
+	is_int(64, used_len(RNG_USED, 1), "BME on again: all 64 bytes written");
+	ok(WAIT_UNTIL(msi_count(1) == queue_msis + 1), "BME on again: the queue vector fires");
+	is_int(config_msis + 1, msi_count(0), "BME on again: the pending configuration vector is sent");
+	is_hex(0, rd(d, VPCI_MSIX_PBA, 4), "BME on again: nothing pending");
+}
+
+static void rng_wrapping_buffer(struct drv *d)
+{
+	unsigned int before = msi_count(0);
+
+	uint16_t used = used_idx(RNG_USED);
+
+	set_desc(RNG_DESC, 2, UINT64_MAX - 15, 32, VRING_DESC_F_WRITE, 0);
+	offer(RNG_AVAIL, 2);
+	drv_kick(d, 0);
+	ok(WAIT_UNTIL(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+	   "virtio-rng: a buffer wrapping past 2^64 sets DEVICE_NEEDS_RESET");
+	ok(WAIT_UNTIL(msi_count(0) == before + 1), "virtio-rng: with a configuration interrupt");
+	is_int(used, used_idx(RNG_USED), "virtio-rng: the malformed buffer is not used");
+}
+
+/* A used ring the device cannot write: the buffer was taken and can never
+ * be returned, so the queue is broken and the transport says so. */
+static void rng_used_ring_outside_ram(struct drv *d, struct virtio_rng *rng)
+{
+	uint64_t not_ram = MEM_SIZE + 0x10000ull;
+
+	drv_probe(d, &rng->vd, 1ull << VIRTIO_RING_F_EVENT_IDX);   /* resets the device */
+	ok(!(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET), "virtio-rng: a reset clears DEVICE_NEEDS_RESET");
+	msix_vectors(d, 1);
+	drv_queue(d, 0, RNG_DESC, RNG_AVAIL, not_ram, 1);
+	drv_ok(d);
+	set_desc(RNG_DESC, 0, RNG_BUF, 64, VRING_DESC_F_WRITE, 0);
+	offer(RNG_AVAIL, 0);
+	drv_kick(d, 0);
+	ok(WAIT_UNTIL(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+	   "virtio-rng: a buffer whose used entry cannot be written sets DEVICE_NEEDS_RESET");
+}
+
+/* --- virtio-iommu: requests answered on the vCPU that kicks ------------- */
+
+/* Its rings are guest-physical (the IOMMU is not behind itself). */
+#define REQ_DESC   0x40000ull
+#define REQ_AVAIL  0x41000ull
+#define REQ_USED   0x42000ull
+#define EVT_DESC   0x50000ull
+#define EVT_AVAIL  0x51000ull
+#define EVT_USED   0x52000ull
+#define REQ_BUF    0x60000ull
+#define EVT_BUF    0x70000ull
+#define NOT_RAM    (MEM_SIZE + 0x10000ull)   /* above guest RAM */
+
+#define ENDPOINT   0x18                      /* 00:03.0, a device behind the IOMMU */
+
+/* Reset, probe and set up both queues; the used rings where the caller says. */
+static void iommu_bring_up(struct drv *d, struct virtio_iommu *vi, uint64_t req_used,
+			   uint64_t evt_avail, uint64_t evt_used)
+{
+	/* Without EVENT_IDX vq_pop() writes nothing: only the used-ring
+	 * push can fail. */
+	drv_probe(d, &vi->vd, 1ull << VIRTIO_RING_F_EVENT_IDX);
+	drv_queue(d, 0, REQ_DESC, REQ_AVAIL, req_used, 1);
+	drv_queue(d, 1, EVT_DESC, evt_avail, evt_used, 2);
+	drv_ok(d);
+}
+
+/* An ATTACH of ENDPOINT to domain 1: readable head + body, writable tail. */
+static void iommu_post_attach(struct drv *d)
+{
+	struct virtio_iommu_req_attach *r = guest_mem_ptr(&mem, REQ_BUF, sizeof(*r));
+
+	memset(r, 0, sizeof(*r));
+	r->head.type = VIRTIO_IOMMU_T_ATTACH;
+	r->domain = htole32(1);
+	r->endpoint = htole32(ENDPOINT);
+	set_desc(REQ_DESC, 0, REQ_BUF, offsetof(struct virtio_iommu_req_attach, tail),
+		 VRING_DESC_F_NEXT, 1);
+	set_desc(REQ_DESC, 1, REQ_BUF + offsetof(struct virtio_iommu_req_attach, tail),
+		 sizeof(r->tail), VRING_DESC_F_WRITE, 0);
+	offer(REQ_AVAIL, 0);
+	drv_kick(d, 0);
+}
+
+/* A fault for the driver: the endpoint reads an IOVA nothing maps. */
+static void iommu_raise_fault(struct viommu *v)
+{
+	struct dma_space ep = { .mem = &mem, .endpoint = ENDPOINT };
+	uint8_t buf[8];
+
+	if (dma_attach_iommu(&ep, v))
+		bail("dma_attach_iommu");
+	if (dma_read_coherent(&ep, 0x7000000, buf, sizeof(buf)) != -EFAULT || !viommu_has_fault(v))
+		bail("no fault event to deliver");
+	dma_detach_iommu(&ep);
+}
+
+/* Linux's virtio-iommu driver busy-waits for each request's used entry
+ * (__viommu_sync_req): a request that cannot be completed must not leave
+ * it spinning on a device that looks healthy.  The device cannot go on
+ * (a request was consumed, never answered): DEVICE_NEEDS_RESET and a
+ * configuration interrupt, virtio 2.1.2 ("The device SHOULD set
+ * DEVICE_NEEDS_RESET when it enters an error state that a reset is
+ * needed"). */
+static void iommu_used_ring_outside_ram(struct drv *d, struct virtio_iommu *vi)
+{
+	unsigned int config_msis;
+
+	iommu_bring_up(d, vi, NOT_RAM, EVT_AVAIL, EVT_USED);
+	config_msis = msi_count(0);
+	iommu_post_attach(d);
+	is_int(1, vi->requests, "virtio-iommu: the request was taken");
+	ok(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	   "virtio-iommu: a request whose used entry cannot be written sets DEVICE_NEEDS_RESET");
+	is_int(config_msis + 1, msi_count(0), "virtio-iommu: with a configuration interrupt");
+
+	/* The event queue: a fault event taken from the driver's buffer but
+	 * not returned. */
+	iommu_bring_up(d, vi, REQ_USED, EVT_AVAIL, NOT_RAM);
+	ok(!(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET), "virtio-iommu: a reset clears DEVICE_NEEDS_RESET");
+	iommu_post_attach(d);
+	is_int(1, used_idx(REQ_USED), "virtio-iommu: with good rings the request completes");
+	is_int(VIRTIO_IOMMU_S_OK, ((struct virtio_iommu_req_attach *)guest_mem_ptr(&mem, REQ_BUF,
+		sizeof(struct virtio_iommu_req_attach)))->tail.status, "virtio-iommu: ATTACH S_OK");
+	config_msis = msi_count(0);
+	set_desc(EVT_DESC, 0, EVT_BUF, sizeof(struct virtio_iommu_fault), VRING_DESC_F_WRITE, 0);
+	offer(EVT_AVAIL, 0);
+	iommu_raise_fault(vi->viommu);
+	drv_kick(d, 1);
+	is_int(1, vi->events, "virtio-iommu: the fault event was written into the buffer");
+	ok(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	   "virtio-iommu: an event whose used entry cannot be written sets DEVICE_NEEDS_RESET");
+	is_int(config_msis + 1, msi_count(0), "virtio-iommu: with a configuration interrupt");
+
+	/* The event queue's available ring outside RAM: no buffer can be taken. */
+	iommu_bring_up(d, vi, REQ_USED, NOT_RAM, EVT_USED);
+	iommu_raise_fault(vi->viommu);
+	drv_kick(d, 1);
+	ok(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	   "virtio-iommu: an event queue whose ring cannot be read sets DEVICE_NEEDS_RESET");
+}
+
+int main(void)
+{
+	static struct virtio_rng rng;
+	struct drv d;
+
+	plan_lazy();
+	log_max_level = LOG_ERR;   /* the warnings are what is being tested */
+	if (guest_mem_init(&mem, MEM_SIZE))
+		bail("guest memory");
+	host.mem = &mem;
+	pci_bus_init(&bus);
+
+	is_int(0, virtio_rng_create(&rng, &bus, 2, &host, NULL), "a virtio-rng in slot 2");
+	is_int(0, virtio_pci_start(&rng.vd), "its I/O thread runs");
+	/* Without EVENT_IDX: every used buffer interrupts (this driver
+	 * keeps no used_event). */
+	drv_probe(&d, &rng.vd, 1ull << VIRTIO_RING_F_EVENT_IDX);
+	msix_vectors(&d, 1);
+	drv_queue(&d, 0, RNG_DESC, RNG_AVAIL, RNG_USED, 1);
+	drv_ok(&d);
+	rng_fills_a_buffer(&d);
+	rng_bus_master(&d);
+	rng_wrapping_buffer(&d);
+	rng_used_ring_outside_ram(&d, &rng);
+	virtio_pci_stop(&rng.vd);
+
+	{
+		static struct virtio_iommu vi;
+		struct viommu_config cfg;
+		struct viommu *v;
+
+		viommu_default_config(&cfg);
+		v = viommu_create(&cfg, &ram_ops, &mem);
+		if (!v)
+			bail("viommu");
+		viommu_add_endpoint(v, ENDPOINT, "endpoint");
+		is_int(0, virtio_iommu_create(&vi, &bus, 4, &host, v), "a virtio-iommu in slot 4");
+		drv_probe(&d, &vi.vd, 0);
+		msix_vectors(&d, 2);
+		iommu_used_ring_outside_ram(&d, &vi);
+		virtio_pci_stop(&vi.vd);
+		viommu_destroy(v);
+	}
+
+	pci_bus_destroy(&bus);
+	guest_mem_free(&mem);
+	return 0;
+}

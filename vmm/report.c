@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmm/report.h"
+#include "vmm/dmatest.h"
+#include "vmm/log.h"
+#include "viommu/report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+/* Violations listed on stderr; --report has every recorded one. */
+#define REPORT_VIOLATIONS_SHOWN 50
+
+struct report_ctx {
+	FILE *json;
+	uint64_t shown;     /* violations listed on stderr */
+};
+
+/* s as a JSON string literal (quotes and escapes) on f. */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void report_endpoint(void *opaque, const struct viommu_endpoint_stats *s)
+{
+	struct report_ctx *ctx = opaque;
+	struct pci_bdf_str bdf = pci_bdf_str(s->endpoint_id);
+
+	pr_info("iommu: %s %-11s attach %" PRIu64 ", detach %" PRIu64 ", map %" PRIu64
+		" (%" PRIu64 " bytes), unmap %" PRIu64 " (%" PRIu64 " bytes), translations %" PRIu64
+		", refused %" PRIu64,
+		bdf.s, s->name, s->attaches, s->detaches, s->maps, s->map_bytes, s->unmaps, s->unmap_bytes,
+		s->translations, s->faults);
+	if (ctx->json) {
+		fprintf(ctx->json, "{\"type\":\"endpoint\",\"bdf\":\"%s\",\"name\":", bdf.s);
+		json_string(ctx->json, s->name);
+		fprintf(ctx->json, ",\"attaches\":%" PRIu64 ",\"detaches\":%" PRIu64 ",\"maps\":%" PRIu64
+			",\"map_bytes\":%" PRIu64 ",\"unmaps\":%" PRIu64 ",\"unmap_bytes\":%" PRIu64
+			",\"translations\":%" PRIu64 ",\"refused\":%" PRIu64 "}\n",
+			s->attaches, s->detaches, s->maps, s->map_bytes, s->unmaps, s->unmap_bytes,
+			s->translations, s->faults);
+	}
+}
+
+static void report_account(void *opaque, const char *name, const struct swiotlb_stats *s)
+{
+	struct report_ctx *ctx = opaque;
+
+	pr_info("bounce: %-22s in %" PRIu64 " B, out %" PRIu64 " B, %" PRIu64 " segments, "
+		"high water %" PRIu64 " slots, exhausted %" PRIu64,
+		name, s->bytes_in, s->bytes_out, s->segments, s->slots_hiwater, s->exhausted);
+	if (ctx->json) {
+		fputs("{\"type\":\"bounce\",\"device\":", ctx->json);
+		json_string(ctx->json, name);
+		fprintf(ctx->json, ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
+			",\"segments\":%" PRIu64 ",\"slots_in_use\":%" PRIu64
+			",\"slots_hiwater\":%" PRIu64 ",\"exhausted\":%" PRIu64 "}\n",
+			s->bytes_in, s->bytes_out, s->segments, s->slots_in_use, s->slots_hiwater,
+			s->exhausted);
+	}
+}
+
+static void report_violation(void *opaque, const struct viommu_violation_record *r)
+{
+	struct report_ctx *ctx = opaque;
+	char buf[2048];
+
+	if (ctx->shown++ < REPORT_VIOLATIONS_SHOWN) {
+		viommu_format_violation(r, buf, sizeof(buf));
+		pr_info("violation: %s", buf);
+	}
+	if (ctx->json && viommu_violation_json(r, buf, sizeof(buf)) < sizeof(buf))
+		fprintf(ctx->json, "%s\n", buf);
+}
+
+int report_write(struct machine *m, FILE *json)
+{
+	struct report_ctx ctx = { .json = json };
+	struct swiotlb_stats pool;
+	uint64_t total = 0;
+
+	if (m->viommu)
+		viommu_for_each_endpoint(m->viommu, report_endpoint, &ctx);
+	for (unsigned int i = 0; i < m->ndmatest; i++) {
+		struct dmatest_stats s;
+		struct pci_bdf_str bdf = pci_bdf_str(dmatest_endpoint(m->dmatest[i]));
+
+		dmatest_stats(m->dmatest[i], &s);
+		pr_info("dmatest: %s %s: %" PRIu64 " commands (%" PRIu64 " failed), %" PRIu64
+			" bytes moved, %" PRIu64 " violations, %" PRIu64 " leaked mappings",
+			bdf.s, dmatest_name(m->dmatest[i]), s.commands, s.failed, s.bytes_moved,
+			s.violations, s.leaks_found);
+		if (json)
+			fprintf(json, "{\"type\":\"dmatest\",\"bdf\":\"%s\",\"name\":\"%s\","
+				"\"commands\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"bytes_moved\":%" PRIu64
+				",\"violations\":%" PRIu64 ",\"leaked_mappings\":%" PRIu64
+				",\"bounce_exhausted\":%" PRIu64 "}\n",
+				bdf.s, dmatest_name(m->dmatest[i]), s.commands, s.failed, s.bytes_moved,
+				s.violations, s.leaks_found, s.bounce_exhausted);
+	}
+	if (m->bounce) {
+		swiotlb_for_each_account(m->bounce, report_account, &ctx);
+		swiotlb_pool_stats(m->bounce, &pool);
+		pr_info("bounce: pool %" PRIu64 " slots of %u B, high water %" PRIu64 ", exhausted %" PRIu64,
+			pool.slots_total, SWIOTLB_SLOT_SIZE, pool.slots_hiwater, pool.exhausted);
+		if (json)
+			fprintf(json, "{\"type\":\"bounce_pool\",\"slots\":%" PRIu64 ",\"slot_size\":%u"
+				",\"slots_hiwater\":%" PRIu64 ",\"exhausted\":%" PRIu64
+				",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}\n",
+				pool.slots_total, SWIOTLB_SLOT_SIZE, pool.slots_hiwater, pool.exhausted,
+				pool.bytes_in, pool.bytes_out);
+	}
+	if (m->viommu) {
+		total = viommu_for_each_violation(m->viommu, report_violation, &ctx);
+		pr_info("DMA-API violations: %" PRIu64 "%s", total,
+			total > ctx.shown ? " (the first ones recorded are listed)" : "");
+		if (ctx.shown > REPORT_VIOLATIONS_SHOWN)
+			pr_info("(%" PRIu64 " more violations in --report, not shown here)",
+				ctx.shown - REPORT_VIOLATIONS_SHOWN);
+		if (json)
+			fprintf(json, "{\"type\":\"summary\",\"violations\":%" PRIu64 ",\"recorded\":%" PRIu64
+				"}\n", total, ctx.shown);
+	}
+	if (json && (fflush(json) != 0 || ferror(json))) {
+		pr_err("cannot write the report: %s", strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
