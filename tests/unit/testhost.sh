@@ -14,7 +14,7 @@
 
 command -v cpio >/dev/null 2>&1 || skip_all "cpio not installed"
 bb=$(command -v busybox) || skip_all "busybox not installed"
-plan 37
+plan 39
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/testhost-t.XXXXXX") || bail "mktemp failed"
 at_exit 'rm -rf "$tmp"'
@@ -74,7 +74,7 @@ exit 0
 EOF
 chmod +x "$tmp/qemu"
 export QEMU_SYSTEM_X86_64="$tmp/qemu" BUSYBOX="$bb" TESTHOST_GUEST_OUT="$tmp/guest"
-export FAKE_STATE="$tmp/state" TESTHOST_HEARTBEAT_STALE=3
+export FAKE_STATE="$tmp/state" TESTHOST_HEARTBEAT_STALE=3 TESTHOST_HUNG_AFTER=0
 
 # th SCENARIOS TIMEOUT: one testhost run; sets st, verdict, reason
 th() {
@@ -110,6 +110,12 @@ ok 'grep -q "could not load kernel" "$tmp/err"' "qemu's own error is shown"
 th hang 10
 ok '[ "$st" = 125 ] && [ "$verdict" = test-host-failure ]' "L1 hung (no heartbeat at the timeout): 125, test-host-failure"
 ok 'case $reason in *"L1 hung"*) true ;; *) false ;; esac' "its proof: L1 hung, with the heartbeat's age ($reason)"
+start=$(date +%s)
+TESTHOST_HUNG_AFTER=4 th hang 300
+secs=$(($(date +%s) - start))
+ok '[ "$st" = 125 ] && [ "$verdict" = test-host-failure ] && [ "$secs" -lt 200 ]' \
+	"L1 hung: stopped once no heartbeat came for --hung-after s, not at the timeout ($secs s of 300)"
+ok 'case $reason in *"L1 hung: no heartbeat for"*) true ;; *) false ;; esac' "its proof: how long no heartbeat came ($reason)"
 th alive 8
 ok '[ "$st" = 124 ] && [ "$verdict" = timeout ]' "the runner outlived --timeout while L1 was alive: 124, verdict timeout ($reason)"
 th peerhang 30
