@@ -48,8 +48,8 @@ done
 SCRIPT
 
 start=$(date +%s)
-# Timeouts (docs/guest-and-testhost.md, "Timeouts"): one vmm run takes
-# about 90 s in the test host, the whole L1 session about 200 s.
+# Timeouts (docs/guest-and-testhost.md): one vmm run takes ~100 s in the
+# test host under load, the whole L1 session ~250 s.
 run_vmm_script --timeout 900 --put "$img" "$tmp/run.sh" "$img" "$sha" 360 >"$tmp/all.log" 2>&1
 rc=$?
 diag "run ($VMM_MODE) took $(($(date +%s) - start)) s, status $rc"

@@ -48,6 +48,7 @@ echo "probe-status=$st"
 cat "$2"
 exit $((40 + st))
 EOF
+# (~30 s in the test host)
 run_vmm_script --timeout 300 --put "$tmp/put.txt" --get "$tmp/probe.out" \
 	"$tmp/probe.sh" "$tmp/put.txt" "$tmp/probe.out" "two words" >"$tmp/log" 2>&1
 rc=$?
