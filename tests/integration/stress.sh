@@ -71,6 +71,13 @@ esac
 
 . "$top_srcdir/tests/integration/run-vmm.sh"
 vmm_setup || exit 1
+# The peer QEMU, as run_vmm_script --qemu picks it (VMM_PEER_QEMU).
+peer_opts=()
+if [ "$qemu_runs" -gt 0 ]; then
+	_rv_peer_qemu
+	[ -z "$_rv_peer" ] || peer_opts=(--l2-qemu "$_rv_peer")
+	[ -z "$_rv_peer" ] || QEMU_SYSTEM_X86_64_PEER=$_rv_peer
+fi
 
 [ -n "$out" ] || out=$(mktemp -d "${TMPDIR:-/tmp}/vmm-stress.XXXXXX")
 mkdir -p "$out" || exit 1
@@ -160,7 +167,9 @@ classify() {
 done_runs=0 boots=0 l1_fail=0 session_timeouts=0 passed=0 crashed=0 bad_data=0 qemu_done=0 qemu_bad=0
 load_s=0
 t_start=$(date +%s)
-echo "stress: $runs vmm runs ($case_ case) of $size MiB (strict/lazy, 2 vCPUs), $per_boot per L1 boot, $qemu_runs QEMU runs per boot; logs in $out"
+what="strict/lazy"
+[ "$case_" = untrusted ] && what="untrusted, strict, swiotlb=force"
+echo "stress: $runs vmm runs ($case_ case) of $size MiB ($what, 2 vCPUs), $per_boot per L1 boot, $qemu_runs QEMU runs per boot; logs in $out"
 echo "stress: vmm runs $VMM_MODE; test host options: ${testhost_opts[*]:-(defaults)}"
 while [ "$done_runs" -lt "$runs" ]; do
 	boots=$((boots + 1))
@@ -172,11 +181,12 @@ while [ "$done_runs" -lt "$runs" ]; do
 	if [ "$VMM_MODE" = testhost ]; then
 		"$top_srcdir/tests/testhost" --vmm "$VMM" --timeout "$limit_l1" --progress "${VMM_PROGRESS:-60}" \
 			--result "$session.result" --put "$img" $([ "$qemu_runs" -gt 0 ] && echo --qemu-l2) \
-			"${testhost_opts[@]}" --script "$tmp/session.sh" -- \
+			"${peer_opts[@]}" "${testhost_opts[@]}" --script "$tmp/session.sh" -- \
 			"$img" "$sha" "$n" "$qemu_runs" "$vmm_timeout" "$guest_args" "$case_" >"$session.log" 2>"$session.err"
 		rc=$?
 	else
-		VMM_GUEST_OUT=${VMM_GUEST_DIR:-$top_builddir/guest/out} QEMU=${QEMU_SYSTEM_X86_64:-qemu-system-x86_64} \
+		VMM_GUEST_OUT=${VMM_GUEST_DIR:-$top_builddir/guest/out} \
+		QEMU=${QEMU_SYSTEM_X86_64_PEER:-${QEMU_SYSTEM_X86_64:-qemu-system-x86_64}} \
 			timeout "$limit_l1" sh "$tmp/session.sh" "$img" "$sha" "$n" "$qemu_runs" "$vmm_timeout" "$guest_args" "$case_" \
 			>"$session.log" 2>&1 </dev/null
 		rc=$?
