@@ -16,7 +16,10 @@ AM_TESTS_ENVIRONMENT = \
 	QEMU_SYSTEM_X86_64='$(QEMU_SYSTEM_X86_64)'; export QEMU_SYSTEM_X86_64; \
 	IASL='$(IASL)'; export IASL; \
 	ASAN_OPTIONS='halt_on_error=1:detect_leaks=1'; export ASAN_OPTIONS; \
-	UBSAN_OPTIONS='print_stacktrace=1:halt_on_error=1'; export UBSAN_OPTIONS;
+	UBSAN_OPTIONS='print_stacktrace=1:halt_on_error=1'; export UBSAN_OPTIONS; \
+	VMM_GUEST_CACHE='$(GUEST_CACHE)'; \
+	test -n "$$VMM_GUEST_CACHE" || VMM_GUEST_CACHE='$(abs_top_builddir)/guest/cache'; \
+	export VMM_GUEST_CACHE;
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 SH_LOG_DRIVER = $(LOG_DRIVER)
@@ -24,7 +27,7 @@ SH_LOG_DRIVER_FLAGS = $(LOG_DRIVER_FLAGS)
 
 noinst_LIBRARIES += tests/tap/libtap.a
 tests_tap_libtap_a_SOURCES = tests/tap/basic.c tests/tap/basic.h
-EXTRA_DIST += tests/tap/libtap.sh tests/testhost
+EXTRA_DIST += tests/tap/libtap.sh tests/testhost tests/peer-qemu.sh
 
 # Built only on demand (benchmarks, fuzz seed generators): each fragment
 # adds to it.

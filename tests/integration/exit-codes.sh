@@ -96,17 +96,12 @@ echo "EC-DONE"
 EOF
 
 start=$(date +%s)
-run_vmm_script --timeout 1500 "$tmp/cases.sh" >"$log" 2>&1
+# (run_vmm_script tries once more only when the test host itself failed;
+# vmm outliving its own timeout, 124, is a failure.)
+# Timeouts (docs/guest-and-testhost.md): the nine runs take ~300 s in the
+# test host under load, the longest ~40 s; each has its 300 s watchdog.
+run_vmm_script --timeout 1200 "$tmp/cases.sh" >"$log" 2>&1
 rc=$?
-if [ "$VMM_MODE" = testhost ] && { [ "$rc" = 124 ] || [ "$rc" = 125 ]; }; then
-	# The test host itself failed (nested TCG is not perfectly reliable,
-	# docs/guest-and-testhost.md): once more, so that a flaky L1 does not
-	# fail vmm's test.  A second failure counts.
-	diag "the test host failed (status $rc), once more; its output was:"
-	diag_file "$log"
-	run_vmm_script --timeout 1500 "$tmp/cases.sh" >"$log" 2>&1
-	rc=$?
-fi
 diag "the runs ($VMM_MODE) took $(($(date +%s) - start)) s, script status $rc; output:"
 diag_file "$log"
 ok '[ "$rc" = 0 ] && grep -q "^EC-DONE" "$log"' "the script ran all cases (status $rc)"

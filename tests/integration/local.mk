@@ -19,7 +19,20 @@ INTEGRATION_TESTS = \
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/run-vmm.sh \
-	tests/integration/report-checks.sh
+	tests/integration/report-checks.sh tests/integration/stress.sh
 
-# The cached "vmm probe" verdict (tests/integration/run-vmm.sh).
-CLEANFILES += tests/.kvm-probe
+# The cached "vmm probe" verdict and the test host's live progress lines
+# (tests/integration/run-vmm.sh).
+CLEANFILES += tests/.kvm-probe tests/testhost-progress.log
+
+# Not part of make check: the guest-crash-prone runs (64 MiB virtio-blk
+# round trips, strict and lazy, 2 vCPUs, as tests/integration/iommu.sh)
+# STRESS_N times through the test host, with per-run verdicts: exit status,
+# guest crash, L1 failure.  STRESS_FLAGS: more tests/integration/stress.sh
+# options (--per-boot K, --qemu-runs Q, --case untrusted, --out DIR, ...).
+STRESS_N = 20
+stress: all $(GUEST_STAMP)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	VMM='$(abs_top_builddir)/vmm/vmm' QEMU_SYSTEM_X86_64='$(QEMU_SYSTEM_X86_64)' \
+	bash $(srcdir)/tests/integration/stress.sh -n $(STRESS_N) $(STRESS_FLAGS)
+.PHONY: stress

@@ -33,12 +33,8 @@ ok 'grep -Eq "$re" "$tmp/out"' "the sentence matches status $st ('$re')"
 ok '! grep -Eq "^(yes|no):" "$tmp/err"' "no verdict on stderr"
 
 # --- Where the integration tests run vmm -----------------------------------
-if [ "$st" = 1 ] && [ "$VMM_TESTHOST" != always ]; then
-	for i in 1 2 3 4 5 6; do
-		skip "probe where vmm runs, script mode" "no usable /dev/kvm"
-	done
-	exit 0
-fi
+# (No usable KVM here at all, status 1: the test host needs none, so this
+# runs there; run-vmm.sh skips only with VMM_TESTHOST=never.)
 vmm_setup
 
 echo "put from the host" >"$tmp/put.txt"
@@ -52,6 +48,7 @@ echo "probe-status=$st"
 cat "$2"
 exit $((40 + st))
 EOF
+# (~30 s in the test host)
 run_vmm_script --timeout 300 --put "$tmp/put.txt" --get "$tmp/probe.out" \
 	"$tmp/probe.sh" "$tmp/put.txt" "$tmp/probe.out" "two words" >"$tmp/log" 2>&1
 rc=$?
@@ -64,8 +61,8 @@ ok 'grep -q "^yes: " "$tmp/probe.out"' "it says 'yes:' (the --get file: $(head -
 ok 'grep -q "^put-file: put from the host$" "$tmp/log"' "the --put file is there for the script"
 ok 'grep -qF "script-args: 3 [two words]" "$tmp/log"' "the script's arguments arrive intact"
 if [ "$VMM_MODE" = testhost ]; then
-	ok '[ "$st" = 2 ] || [ "$VMM_TESTHOST" = always ]' \
-		"the test host is used because this host's probe said 2 (or VMM_TESTHOST=always)"
+	ok '[ "$st" = 2 ] || [ "$st" = 1 ] || [ "$VMM_TESTHOST" = always ]' \
+		"the test host is used because this host's probe said $st (1 or 2; or VMM_TESTHOST=always)"
 else
 	ok '[ "$st" = 0 ] || [ "$VMM_TESTHOST" = never ]' \
 		"vmm runs directly because this host's probe said 0 (or VMM_TESTHOST=never)"

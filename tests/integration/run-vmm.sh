@@ -34,13 +34,36 @@
 #   TESTHOST       1 in the test host, unset directly
 # in the caller's working directory, stdin /dev/null, and returns the
 # script's exit status (124 timeout, 125 test host failure).
+#
+# Through the test host, every attempt has the --timeout given (size it to
+# the run's normal duration), prints progress lines while it runs (where L1
+# is, how long the runner has run, L1's heartbeat, the last output line,
+# L1 kernel warnings) as TAP diagnostics on the test's own stdout and into
+# $top_builddir/tests/testhost-progress.log (live, for a CI log), and is
+# tried ONCE more only when tests/testhost proved that the test host itself
+# failed: L1 did not start, reset, oopsed or hung (no heartbeat), L1's init
+# failed, or (--qemu) the peer QEMU hung.  That retry is announced as
+#     # RETRY: <test>: <the proof>
+# A guest crash under vmm (3, 4, 5, 7) and a runner that outlived the
+# timeout while L1 was alive (124) are never retried: they are failures.
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 : "${VMM:=$top_builddir/vmm/vmm}"
 : "${VMM_TESTHOST:=auto}"
 VMM_MODE=
 VMM_PROBE_MESSAGE=
+# Progress lines every VMM_PROGRESS seconds (0: none).  VMM_LIVE_OUTPUT=1:
+# a run's output goes out as it comes (./quickstart's demo), not after the
+# attempt that counts.
+: "${VMM_PROGRESS:=30}"
+: "${VMM_LIVE_OUTPUT:=0}"
+# The test's own stdout (its TAP stream), for diagnostics while a run's
+# output goes to the caller's log file.
+exec 8>&1
+_rv_name=${VMM_TEST_NAME:-$0}
+_rv_name=${_rv_name#./}
+_rv_name=${_rv_name#"$top_srcdir"/}
 
 # Sets VMM_PROBE_STATUS (and VMM_PROBE_MESSAGE) from the cache or a new probe.
 vmm_probe() {
@@ -147,7 +170,7 @@ run_vmm() {
 	if [ "$VMM_MODE" = direct ]; then
 		timeout -k 10 "$_rv_timeout" "$VMM" "$@" </dev/null
 	else
-		_rv_in_testhost "$VMM_TESTHOST_SCRIPT --vmm \"\$VMM\" --timeout \"\$_rv_timeout\" $_rv_th_opts -- \"\$@\"" "$@"
+		_rv_in_testhost "--vmm \"\$VMM\" --timeout \"\$_rv_timeout\" $_rv_th_opts -- \"\$@\"" "$@"
 	fi
 }
 
@@ -181,9 +204,11 @@ run_vmm_script() {
 	fi
 	_rv_script=$1
 	shift
+	_rv_peer=
+	[ "$_rv_qemu" = 1 ] && _rv_peer_qemu
 	if [ "$VMM_MODE" = direct ]; then
 		if [ "$_rv_qemu" = 1 ]; then
-			_rv_q=${QEMU_SYSTEM_X86_64:-}
+			_rv_q=${_rv_peer:-${QEMU_SYSTEM_X86_64:-}}
 			{ [ -n "$_rv_q" ] && [ "$_rv_q" != no ]; } || _rv_q=qemu-system-x86_64
 			_rv_q=$(command -v "$_rv_q") || {
 				echo "run-vmm.sh: qemu-system-x86_64 not found" >&2
@@ -201,34 +226,84 @@ run_vmm_script() {
 		)
 	else
 		[ "$_rv_qemu" = 1 ] && _rv_th_opts="$_rv_th_opts --qemu-l2"
-		_rv_in_testhost "$VMM_TESTHOST_SCRIPT --vmm \"\$VMM\" --timeout \"\$_rv_timeout\" $_rv_th_opts --script \"\$_rv_script\" -- \"\$@\"" "$@"
+		[ -n "$_rv_peer" ] && _rv_th_opts="$_rv_th_opts --l2-qemu $(_rv_quote "$_rv_peer")"
+		_rv_in_testhost "--vmm \"\$VMM\" --timeout \"\$_rv_timeout\" $_rv_th_opts --script \"\$_rv_script\" -- \"\$@\"" "$@"
 	fi
 }
 
-# _rv_in_testhost COMMAND ARGS...: eval COMMAND (which refers to "$@" =
-# ARGS) once more when the test host itself failed (status 125: L1 did not
-# start, crashed, or did not run vmm).  Its multi-threaded TCG sometimes
-# crashes L1's own kernel (docs/guest-and-testhost.md, Known limits); that
-# says nothing about vmm.  The failed attempt's output goes to stderr as
-# one diagnostic block so that the caller parses only the attempt that
-# counts; a second failure is returned as it is.
+# _rv_peer_qemu: set _rv_peer to the peer QEMU (empty: the system's, as
+# QEMU_SYSTEM_X86_64 says), from VMM_PEER_QEMU = PATH | system | debian12
+# (default): Debian 12's own QEMU 7.2, fetched once into the guest cache
+# by tests/peer-qemu.sh (docs/guest-and-testhost.md).  Says which in a
+# diagnostic.
+_rv_peer_qemu() {
+	_rv_peer=
+	case ${VMM_PEER_QEMU:-debian12} in
+	system) ;;
+	debian12)
+		_rv_cache=${VMM_GUEST_CACHE:-}
+		[ -n "$_rv_cache" ] ||
+			_rv_cache=$(sed -n 's/^GUEST_CACHE = //p' "$top_builddir/Makefile" 2>/dev/null)
+		[ -n "$_rv_cache" ] || _rv_cache=$top_builddir/guest/cache
+		if ! _rv_peer=$("$top_srcdir/tests/peer-qemu.sh" "$_rv_cache" 2>&1); then
+			_rv_diag "peer: Debian 12's QEMU cannot be had ($_rv_peer); the system's QEMU is the peer"
+			_rv_peer=
+		fi
+		;;
+	*) _rv_peer=$VMM_PEER_QEMU ;;
+	esac
+	_rv_q=${_rv_peer:-${QEMU_SYSTEM_X86_64:-qemu-system-x86_64}}
+	[ "$_rv_q" != no ] || _rv_q=qemu-system-x86_64
+	_rv_diag "peer QEMU: $("$_rv_q" --version 2>/dev/null | head -n1) ($_rv_q)"
+}
+
+# _rv_in_testhost OPTIONS ARGS...: eval "tests/testhost --progress ...
+# --result ... OPTIONS" (OPTIONS refer to "$@" = ARGS).
+# Its stderr (progress, L1 kernel lines, verdicts) goes to the TAP stream
+# and the live progress log as it comes; its stdout is kept and passed on
+# once the attempt counts.  A second attempt only for a proven test host
+# failure (verdict test-host-failure); the failed attempt's last output
+# lines are shown as diagnostics.
 _rv_in_testhost() {
 	_rv_cmd=$1
 	shift
-	_rv_first=$(mktemp "${TMPDIR:-/tmp}/run-vmm.XXXXXX") || return 125
-	eval "$_rv_cmd" >"$_rv_first" 2>&1 </dev/null
-	_rv_rc=$?
-	if [ "$_rv_rc" != 125 ]; then
-		cat "$_rv_first"
-		rm -f "$_rv_first"
-		return "$_rv_rc"
+	_rv_tmp=$(mktemp -d "${TMPDIR:-/tmp}/run-vmm.XXXXXX") || return 125
+	_rv_attempt=1
+	while :; do
+		: >"$_rv_tmp/result" >"$_rv_tmp/out"
+		_rv_to='>"$_rv_tmp/out"'
+		[ "$VMM_LIVE_OUTPUT" = 1 ] && _rv_to='>&8'
+		{
+			eval "$VMM_TESTHOST_SCRIPT --progress \"\$VMM_PROGRESS\" --result \"\$_rv_tmp/result\" $_rv_cmd 2>&1 $_rv_to" \
+				</dev/null
+			echo $? >"$_rv_tmp/rc"
+		} | _rv_relay
+		_rv_rc=$(cat "$_rv_tmp/rc")
+		_rv_verdict=$(sed -n 's/^verdict=//p' "$_rv_tmp/result")
+		_rv_reason=$(sed -n 's/^reason=//p' "$_rv_tmp/result")
+		[ "$_rv_verdict" = test-host-failure ] && [ "$_rv_attempt" = 1 ] || break
+		_rv_diag "RETRY: $_rv_name: the test host failed: $_rv_reason"
+		_rv_diag "(attempt 1's last output lines:)"
+		tail -n 20 "$_rv_tmp/out" | tr -d '\r' | sed 's/^/| /' | _rv_relay
+		_rv_attempt=2
+	done
+	if [ "$_rv_verdict" = test-host-failure ]; then
+		_rv_diag "the test host failed again (attempt $_rv_attempt): $_rv_reason"
 	fi
-	{
-		echo "run-vmm.sh: the test host failed (status 125), trying once more; its output was:"
-		tail -n 30 "$_rv_first" | sed 's/^/run-vmm.sh: | /'
-	} >&2
-	rm -f "$_rv_first"
-	eval "$_rv_cmd" </dev/null
+	cat "$_rv_tmp/out"
+	rm -rf "$_rv_tmp"
+	return "$_rv_rc"
+}
+
+# Lines to the TAP stream (as diagnostics) and to the live progress log.
+_rv_relay() {
+	while IFS= read -r _rv_line; do
+		printf '# %s\n' "$_rv_line" >&8
+		printf '[%s] %s\n' "$_rv_name" "$_rv_line" >>"$top_builddir/tests/testhost-progress.log" 2>/dev/null
+	done
+}
+_rv_diag() {
+	printf '%s\n' "$*" | _rv_relay
 }
 
 _rv_quote() {

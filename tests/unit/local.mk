@@ -164,9 +164,10 @@ endif
 
 # Shell tests that boot nothing: bad command-line and file inputs (one
 # clear line, exit 1, never a crash); the generated ACPI tables through
-# iasl; the TAP shell library itself; the default guest image's contents.
+# iasl; the TAP shell library itself; the default guest image's contents;
+# the test host's verdicts and run-vmm.sh's retry rule (a fake L1).
 UNIT_SHELL_TESTS = \
 	tests/unit/bad-input.sh tests/unit/acpi-iasl.sh tests/unit/libtap.sh \
-	tests/unit/guest-image.sh
+	tests/unit/guest-image.sh tests/unit/testhost.sh
 TESTS += $(UNIT_SHELL_TESTS)
 EXTRA_DIST += $(UNIT_SHELL_TESTS)
