@@ -30,6 +30,11 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	uint64_t exits_io, exits_mmio;
+	/* What the thread is doing, for the stop path's diagnostics: the
+	 * exit it is handling (0 while in KVM_RUN) and since when. */
+	_Atomic uint32_t in_vmm_exit;          /* KVM_EXIT_* + 1, or 0 */
+	_Atomic uint64_t in_vmm_since_ns;
+	uint64_t in_vmm_addr;                   /* port or MMIO address */
 };
 
 struct machine {
@@ -99,6 +104,9 @@ int machine_exit_code(struct machine *m);
 int vcpu_create(struct machine *m, unsigned int id, uint64_t entry, uint64_t boot_params);
 int vcpus_start(struct machine *m);
 void vcpus_stop(struct machine *m);
+/* After vcpus_stop: one line per vCPU with where it was (rip, rsp, rflags,
+ * cr3, a pending event), for a run that timed out or crashed. */
+void vcpus_describe(struct machine *m, const char *why);
 
 /* probe.c */
 int kvm_probe_linux(char *reason, size_t len);

@@ -400,6 +400,10 @@ static int cmd_run(const struct vmm_config *cfg)
 		main_loop(&m, cfg);
 	vcpus_stop(&m);
 	machine_drain_coalesced(&m);   /* the guest's last words */
+	/* Where a guest that did not finish was: a spinning CPU's rip, with
+	 * interrupts off, is a hang's first clue. */
+	if (machine_exit_code(&m) == VMM_EXIT_TIMEOUT)
+		vcpus_describe(&m, "at the timeout");
 	devices_stop(&m);
 	signal_machine = NULL;
 

@@ -287,6 +287,10 @@ static void *vcpu_thread(void *arg)
 			machine_request_exit(m, VMM_EXIT_ERROR);
 			break;
 		}
+		v->in_vmm_addr = v->run->exit_reason == KVM_EXIT_IO ? v->run->io.port
+				 : v->run->exit_reason == KVM_EXIT_MMIO ? v->run->mmio.phys_addr : 0;
+		atomic_store_explicit(&v->in_vmm_since_ns, monotonic_ns(), memory_order_relaxed);
+		atomic_store_explicit(&v->in_vmm_exit, v->run->exit_reason + 1, memory_order_release);
 		machine_drain_coalesced(m);
 		switch (v->run->exit_reason) {
 		case KVM_EXIT_IO:
@@ -326,6 +330,7 @@ static void *vcpu_thread(void *arg)
 			machine_request_exit(m, VMM_EXIT_INTERNAL_ERROR);
 			break;
 		}
+		atomic_store_explicit(&v->in_vmm_exit, 0, memory_order_release);
 	}
 	return NULL;
 }
@@ -363,6 +368,62 @@ int vcpus_start(struct machine *m)
 	return ret;
 }
 
+static const char *exit_name(uint32_t reason)
+{
+	switch (reason) {
+	case KVM_EXIT_IO: return "port I/O";
+	case KVM_EXIT_MMIO: return "MMIO";
+	case KVM_EXIT_SHUTDOWN: return "a triple fault";
+	case KVM_EXIT_SYSTEM_EVENT: return "a system event";
+	case KVM_EXIT_INTR: return "a signal";
+	default: return "an exit";
+	}
+}
+
+/* A vCPU thread that does not come back from vmm's side of an exit: a
+ * device model blocked with the vCPU in it.  Said once, then the wait
+ * goes on (the thread holds device state; it cannot be abandoned). */
+static void describe_stuck(struct vcpu *v)
+{
+	uint32_t exit = atomic_load_explicit(&v->in_vmm_exit, memory_order_acquire);
+	uint64_t since = atomic_load_explicit(&v->in_vmm_since_ns, memory_order_relaxed);
+
+	if (!exit) {
+		pr_err("vCPU %u does not stop: in KVM_RUN", v->id);
+		return;
+	}
+	pr_err("vCPU %u does not stop: in vmm for %.1f s handling %s at %#llx", v->id,
+	       (double)(monotonic_ns() - since) / 1e9, exit_name(exit - 1),
+	       (unsigned long long)v->in_vmm_addr);
+}
+
+void vcpus_describe(struct machine *m, const char *why)
+{
+	for (unsigned int i = 0; i < m->ncpus; i++) {
+		struct vcpu *v = &m->vcpu[i];
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+		struct kvm_vcpu_events ev;
+
+		if (v->fd < 0)
+			continue;
+		if (ioctl(v->fd, KVM_GET_REGS, &regs) || ioctl(v->fd, KVM_GET_SREGS, &sregs)) {
+			pr_info("%s: vCPU %u: registers not readable: %s", why, i, strerror(errno));
+			continue;
+		}
+		if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev))
+			memset(&ev, 0, sizeof(ev));
+		pr_info("%s: vCPU %u: rip %#llx rsp %#llx rflags %#llx (interrupts %s) cr3 %#llx "
+			"cr2 %#llx%s%s, %llu port and %llu MMIO exits", why, i,
+			(unsigned long long)regs.rip, (unsigned long long)regs.rsp,
+			(unsigned long long)regs.rflags, (regs.rflags & 0x200) ? "on" : "off",
+			(unsigned long long)sregs.cr3, (unsigned long long)sregs.cr2,
+			ev.exception.injected || ev.exception.pending ? ", exception pending" : "",
+			ev.nmi.pending || ev.nmi.injected ? ", NMI pending" : "",
+			(unsigned long long)v->exits_io, (unsigned long long)v->exits_mmio);
+	}
+}
+
 void vcpus_stop(struct machine *m)
 {
 	for (unsigned int i = 0; i < m->ncpus; i++)
@@ -371,6 +432,8 @@ void vcpus_stop(struct machine *m)
 	for (unsigned int i = 0; i < m->ncpus; i++) {
 		if (!m->vcpu[i].started)
 			continue;
+		unsigned int tries = 0;
+
 		/* A vCPU may be between the exit check and KVM_RUN when the
 		 * first kick lands; immediate_exit catches that, but kick
 		 * again until it is really gone. */
@@ -386,6 +449,8 @@ void vcpus_stop(struct machine *m)
 			if (pthread_timedjoin_np(m->vcpu[i].thread, NULL, &ts) == 0)
 				break;
 			pthread_kill(m->vcpu[i].thread, VCPU_KICK_SIGNAL);
+			if (++tries == 40)   /* 2 s: say where it is stuck, once */
+				describe_stuck(&m->vcpu[i]);
 		}
 		m->vcpu[i].started = false;
 	}
