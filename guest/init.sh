@@ -41,6 +41,15 @@ mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /tmp
 end=poweroff
 guest_end() {
 	sync
+	# Linux 6.12.117 (virtio_dev_shutdown) breaks and resets the
+	# virtio-iommu at shutdown like any virtio device, while a lazy (DMA-FQ)
+	# domain may still hold UNMAP requests that were queued but not yet
+	# kicked (the flush queue kicks them within ~10 ms): the next sync then
+	# waits for them on a broken queue, with interrupts off, forever.  So a
+	# lazy guest lets its flush queue drain before it shuts down.
+	if grep -qx DMA-FQ /sys/kernel/iommu_groups/*/type 2>/dev/null; then
+		sleep 1
+	fi
 	case $end in
 	wait)
 		echo "vmm-guest-init: vmmguest.end=wait: waiting forever"

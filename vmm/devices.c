@@ -278,6 +278,16 @@ void devices_stop(struct machine *m)
 	}
 }
 
+void devices_dump_state(struct machine *m, const char *why)
+{
+	for (unsigned int i = 0; i < 2 + m->nblk; i++) {
+		struct virtio_dev *vd = each_dev(m, i);
+
+		if (vd)
+			virtio_pci_dump_state(vd, why);
+	}
+}
+
 void devices_destroy(struct machine *m)
 {
 	devices_stop(m);

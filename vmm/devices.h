@@ -17,6 +17,8 @@
 int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_config *acfg);
 int devices_start(struct machine *m);
 void devices_stop(struct machine *m);
+/* After devices_stop: each virtio device's queue state (virtio_pci_dump_state). */
+void devices_dump_state(struct machine *m, const char *why);
 void devices_destroy(struct machine *m);
 
 #endif

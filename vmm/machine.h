@@ -106,7 +106,7 @@ int vcpus_start(struct machine *m);
 void vcpus_stop(struct machine *m);
 /* After vcpus_stop: one line per vCPU with where it was (rip, rsp, rflags,
  * cr3, a pending event), for a run that timed out or crashed. */
-void vcpus_describe(struct machine *m, const char *why);
+void vcpus_dump_state(struct machine *m, const char *why);
 
 /* probe.c */
 int kvm_probe_linux(char *reason, size_t len);

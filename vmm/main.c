@@ -403,8 +403,10 @@ static int cmd_run(const struct vmm_config *cfg)
 	/* Where a guest that did not finish was: a spinning CPU's rip, with
 	 * interrupts off, is a hang's first clue. */
 	if (machine_exit_code(&m) == VMM_EXIT_TIMEOUT)
-		vcpus_describe(&m, "at the timeout");
+		vcpus_dump_state(&m, "at the timeout");
 	devices_stop(&m);
+	if (machine_exit_code(&m) == VMM_EXIT_TIMEOUT)
+		devices_dump_state(&m, "at the timeout");
 	signal_machine = NULL;
 
 	for (unsigned int i = 0; i < m.ncpus; i++)

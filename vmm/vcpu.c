@@ -397,7 +397,7 @@ static void describe_stuck(struct vcpu *v)
 	       (unsigned long long)v->in_vmm_addr);
 }
 
-void vcpus_describe(struct machine *m, const char *why)
+void vcpus_dump_state(struct machine *m, const char *why)
 {
 	for (unsigned int i = 0; i < m->ncpus; i++) {
 		struct vcpu *v = &m->vcpu[i];

@@ -577,3 +577,22 @@ void virtio_pci_stop(struct virtio_dev *vd)
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		vd->notify_fd[q] = -1;
 }
+
+void virtio_pci_dump_state(struct virtio_dev *vd, const char *why)
+{
+	const char *bdf = pci_bdf_str(pci_device_bdf(&vd->pci)).s;
+
+	pthread_mutex_lock(&vd->lock);
+	pr_info("%s: %s (%s): status %#x, bus master %s, %llu kicks, %llu interrupts, MSI-X pending %#x",
+		why, vd->ops->name, bdf, vd->status, vd->bus_master ? "on" : "off",
+		(unsigned long long)vd->notifies, (unsigned long long)vd->interrupts, vd->msix_pending);
+	for (unsigned int q = 0; q < vd->ops->num_queues; q++) {
+		char line[256];
+
+		if (!vd->vq[q].enabled)
+			continue;
+		vq_dump_state(&vd->vq[q], !vd->behind_iommu, line, sizeof(line));
+		pr_info("%s: %s (%s) queue %u: %s", why, vd->ops->name, bdf, q, line);
+	}
+	pthread_mutex_unlock(&vd->lock);
+}

@@ -112,6 +112,11 @@ int virtio_pci_init(struct virtio_dev *vd, struct pci_bus *bus, unsigned int slo
 		    const struct virtio_dev_ops *ops, void *priv);
 int virtio_pci_start(struct virtio_dev *vd);
 void virtio_pci_stop(struct virtio_dev *vd);
+/* After the vCPUs and the device's thread stopped: its status, interrupt
+ * and kick counts and each enabled queue's state, for a guest that hung.
+ * The driver's ring indices are read only where no IOMMU translates them
+ * (a diagnostic must not record DMA-API violations). */
+void virtio_pci_dump_state(struct virtio_dev *vd, const char *why);
 
 /* From the device model (lock held): interrupt for queue q if the driver wants one. */
 void virtio_queue_interrupt(struct virtio_dev *vd, unsigned int q);

@@ -4,6 +4,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,6 +250,28 @@ bool vq_should_notify(struct virtqueue *vq)
 	if (read16(vq, vq->avail + 4 + 2u * vq->size, &used_event))
 		return true;
 	return vring_need_event(used_event, vq->used_idx, old);
+}
+
+void vq_dump_state(struct virtqueue *vq, bool read_rings, char *buf, size_t len)
+{
+	uint16_t avail_idx, avail_flags, used_event, avail_event, used_idx;
+	int n;
+
+	n = snprintf(buf, len, "size %u, taken %u, used %u, interrupted at %u%s%s", vq->size,
+		     vq->last_avail, vq->used_idx, vq->signalled_used,
+		     vq->event_idx ? ", event-idx" : "", vq->broken ? ", broken" : "");
+	if (!read_rings || n < 0 || (size_t)n >= len)
+		return;
+	if (read16(vq, vq->avail, &avail_flags) || read16(vq, vq->avail + 2, &avail_idx) ||
+	    read16(vq, vq->avail + 4 + 2u * vq->size, &used_event) ||
+	    read16(vq, vq->used + 2, &used_idx) ||
+	    read16(vq, vq->used + 4 + 8u * vq->size, &avail_event)) {
+		snprintf(buf + n, len - (size_t)n, "; rings unreadable");
+		return;
+	}
+	snprintf(buf + n, len - (size_t)n,
+		 "; driver: avail idx %u, flags %#x, used_event %u; ring: used idx %u, avail_event %u",
+		 avail_idx, avail_flags, used_event, used_idx, avail_event);
 }
 
 static int elem_copy(struct virtqueue *vq, const struct vq_elem *e, bool write, uint64_t offset,

@@ -62,6 +62,10 @@ int vq_pop(struct virtqueue *vq, struct vq_elem *e);
 int vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 /* After pushing: does the driver want an interrupt? */
 bool vq_should_notify(struct virtqueue *vq);
+/* One line of the queue's state for a diagnostic: the device's own indices,
+ * and with read_rings also the driver's (avail idx and flags, used_event,
+ * avail_event), read through the queue's DMA path. */
+void vq_dump_state(struct virtqueue *vq, bool read_rings, char *buf, size_t len);
 
 /* Copy from the chain's device-readable bytes (offset within them) / to
  * its device-writable bytes.  0, -EFAULT (refused DMA) or -ERANGE. */

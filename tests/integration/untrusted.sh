@@ -23,6 +23,7 @@
 #              refuses the maps ("DMA bounce buffers are inactive")
 . "$top_srcdir/tests/tap/libtap.sh"
 . "$top_srcdir/tests/integration/run-vmm.sh"
+. "$top_srcdir/tests/integration/report-checks.sh"
 
 vmm_setup
 plan_lazy
@@ -92,6 +93,8 @@ for mode in untrusted trusted highmem noswiotlb; do
 	# (The summary counted "refused_dmas" before the DMA sanitizer, "violations" since.)
 	is 0 "$(sed -n 's/^UNTRUSTED-REPORT {"type":"summary",.*"\(violations\|refused_dmas\)":\([0-9]*\).*/\2/p' "$log")" \
 		"$mode: report: zero refused DMAs (DMA-API violations)"
+	sed -n 's/^UNTRUSTED-REPORT //p' "$log" >"$tmp/$mode.json"
+	bounce_clean "$mode" "$tmp/$mode.json"
 	case $mode in
 	untrusted)
 		guest_tap "$log" iommu
