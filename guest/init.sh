@@ -90,9 +90,8 @@ if [ "$load_modules" != 0 ] && [ -f "/lib/modules/$release/load.order" ]; then
 fi
 
 # Where KASLR put the kernel: a rip that vmm prints for a guest that hung
-# (at --timeout) minus this is an offset into the kernel's text, the same
-# in every boot, which /proc/kallsyms of any boot turns into a symbol
-# (Debian's System.map is a placeholder).
+# or triple-faulted, minus this, is an offset into the kernel's text, the
+# same in every boot (docs/guest-and-testhost.md, "When a guest hangs").
 sed -n 's/^\([0-9a-f]*\) T _text$/vmm-guest-init: kernel _text at 0x\1/p' /proc/kallsyms 2>/dev/null
 
 # Keep kernel messages from cutting TAP lines in half.

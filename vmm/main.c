@@ -262,6 +262,7 @@ static int cmd_run(const struct vmm_config *cfg)
 	struct machine m;
 	struct bzimage bz;
 	struct boot_plan plan;
+	const char *dump_why = NULL;
 	struct acpi_tables tables;
 	struct acpi_config acfg = { .cpus = cfg->cpus };
 	struct sigaction sa;
@@ -401,12 +402,18 @@ static int cmd_run(const struct vmm_config *cfg)
 	vcpus_stop(&m);
 	machine_drain_coalesced(&m);   /* the guest's last words */
 	/* Where a guest that did not finish was: a spinning CPU's rip, with
-	 * interrupts off, is a hang's first clue. */
+	 * interrupts off, is a hang's first clue.  After a triple fault the
+	 * other vCPUs still say where they were (on AMD, KVM has already
+	 * reset the state of the vCPU that faulted). */
 	if (machine_exit_code(&m) == VMM_EXIT_TIMEOUT)
-		vcpus_dump_state(&m, "at the timeout");
+		dump_why = "at the timeout";
+	else if (machine_exit_code(&m) == VMM_EXIT_TRIPLE_FAULT)
+		dump_why = "after the triple fault";
+	if (dump_why)
+		vcpus_dump_state(&m, dump_why);
 	devices_stop(&m);
-	if (machine_exit_code(&m) == VMM_EXIT_TIMEOUT)
-		devices_dump_state(&m, "at the timeout");
+	if (dump_why)
+		devices_dump_state(&m, dump_why);
 	signal_machine = NULL;
 
 	for (unsigned int i = 0; i < m.ncpus; i++)
