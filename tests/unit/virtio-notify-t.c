@@ -31,6 +31,7 @@
 #include "viommu/viommu.h"
 #include "vmm/log.h"
 #include "tests/tap/basic.h"
+#include "tests/unit/vpci-driver.h"
 #include "tests/unit/vring-util.h"
 
 #include <endian.h>
@@ -52,10 +53,6 @@
 
 #define MEM_SIZE (64ull << 20)
 
-#define MSIX_FLAGS        2
-#define MSIX_FLAGS_ENABLE 0x8000
-#define MSIX_FLAGS_QSIZE  0x07ff
-#define MSI_ADDR  0xfee00000u
 #define MSI_DATA(dev, vector) (0x40u + 16u * (dev) + (vector))
 
 #define SLOT_IOMMU 1
@@ -102,7 +99,7 @@ static unsigned int blk_msis, config_msis;
 static int fake_msi(void *o, uint64_t addr, uint32_t data)
 {
 	(void)o;
-	if (addr != MSI_ADDR)
+	if (addr != VPCI_DRV_MSI_ADDR)
 		return 0;
 	if (data == MSI_DATA(DEV_BLK, 1)) {
 		__atomic_fetch_add(&blk_msis, 1, __ATOMIC_SEQ_CST);
@@ -137,94 +134,20 @@ static uint64_t now_ns(void)
 
 /* --- the PCI function, as the guest's virtio-pci transport sees it ------ */
 
-struct drv {
-	struct virtio_dev *vd;
-	uint16_t bdf;
-	uint64_t bar;
-};
-
-static uint64_t rd(struct drv *d, unsigned int off, unsigned int size)
-{
-	uint64_t v = 0;
-
-	pci_mmio_access(&bus, d->bar + off, false, size, &v);
-	return v;
-}
-
-static void wr(struct drv *d, unsigned int off, unsigned int size, uint64_t v)
-{
-	pci_mmio_access(&bus, d->bar + off, true, size, &v);
-}
-
 /* Probe with every feature the device offers (EVENT_IDX and INDIRECT
  * included, as Linux accepts them), MSI-X on, vector v's data MSI_DATA(dev, v). */
-static void drv_probe(struct drv *d, struct virtio_dev *vd, unsigned int dev)
+static void drv_probe(struct vpci_drv *d, struct virtio_dev *vd, unsigned int dev)
 {
-	unsigned int cap, msix = 0, vectors;
-
-	d->vd = vd;
-	d->bdf = pci_bdf(vd->pci.slot, 0);
-	d->bar = pci_config_read(&bus, d->bdf, PCI_BASE_ADDRESS_0, 4) & ~0xfull;
-	for (cap = pci_config_read(&bus, d->bdf, PCI_CAPABILITY_LIST, 1); cap;
-	     cap = pci_config_read(&bus, d->bdf, cap + 1, 1))
-		if (pci_config_read(&bus, d->bdf, cap, 1) == PCI_CAP_ID_MSIX)
-			msix = cap;
-	if (!msix)
-		bail("%s: no MSI-X capability", vd->ops->name);
-	pci_config_write(&bus, d->bdf, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-	pci_config_write(&bus, d->bdf, msix + MSIX_FLAGS, 2, MSIX_FLAGS_ENABLE);
-	vectors = (pci_config_read(&bus, d->bdf, msix + MSIX_FLAGS, 2) & MSIX_FLAGS_QSIZE) + 1;
-	for (unsigned int v = 0; v < vectors; v++) {
-		wr(d, VPCI_MSIX_TABLE + 16 * v, 4, MSI_ADDR);
-		wr(d, VPCI_MSIX_TABLE + 16 * v + 4, 4, 0);
-		wr(d, VPCI_MSIX_TABLE + 16 * v + 8, 4, MSI_DATA(dev, v));
-		wr(d, VPCI_MSIX_TABLE + 16 * v + 12, 4, 0);
-	}
-	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, 0);
-	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	for (unsigned int sel = 0; sel < 2; sel++) {
-		wr(d, VIRTIO_PCI_COMMON_DFSELECT, 4, sel);
-		wr(d, VIRTIO_PCI_COMMON_GFSELECT, 4, sel);
-		wr(d, VIRTIO_PCI_COMMON_GF, 4, rd(d, VIRTIO_PCI_COMMON_DF, 4));
-	}
-	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-	   VIRTIO_CONFIG_S_FEATURES_OK);
-	if (!(rd(d, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_FEATURES_OK))
-		bail("%s: features refused", vd->ops->name);
-	wr(d, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
-	if (!(rd(d, VIRTIO_PCI_COMMON_GF, 4) & (1u << VIRTIO_RING_F_EVENT_IDX)))
+	vpci_probe(d, &bus, &mem, vd, MSI_DATA(dev, 0), 0);
+	vpci_wr(d, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
+	if (!(vpci_rd(d, VIRTIO_PCI_COMMON_GF, 4) & (1u << VIRTIO_RING_F_EVENT_IDX)))
 		bail("%s: EVENT_IDX not negotiated", vd->ops->name);
-	wr(d, VIRTIO_PCI_COMMON_MSIX, 2, 0);
-}
-
-static void drv_queue(struct drv *d, unsigned int q, uint16_t size, uint64_t desc, uint64_t avail,
-		      uint64_t used, uint16_t vector)
-{
-	memset(guest_mem_ptr(&mem, desc, 16u * size), 0, 16u * size);
-	memset(guest_mem_ptr(&mem, avail, 6u + 2u * size), 0, 6u + 2u * size);
-	memset(guest_mem_ptr(&mem, used, 6u + 8u * size), 0, 6u + 8u * size);
-	wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
-	wr(d, VIRTIO_PCI_COMMON_Q_SIZE, 2, size);
-	wr(d, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)desc);
-	wr(d, VIRTIO_PCI_COMMON_Q_DESCHI, 4, (uint32_t)(desc >> 32));
-	wr(d, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)avail);
-	wr(d, VIRTIO_PCI_COMMON_Q_AVAILHI, 4, (uint32_t)(avail >> 32));
-	wr(d, VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)used);
-	wr(d, VIRTIO_PCI_COMMON_Q_USEDHI, 4, (uint32_t)(used >> 32));
-	wr(d, VIRTIO_PCI_COMMON_Q_MSIX, 2, vector);
-	wr(d, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-}
-
-static void drv_ok(struct drv *d)
-{
-	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-	   VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
 /* --- Linux's split virtqueue with EVENT_IDX (drivers/virtio/virtio_ring.c) */
 
 struct lvq {
-	struct drv *d;
+	struct vpci_drv *d;
 	unsigned int q;
 	uint16_t size;
 	uint64_t desc, avail, used;
@@ -256,7 +179,7 @@ static void store16(uint64_t gpa, uint16_t v)
 #define USED_ELEM(vq, i)    ((vq)->used + 4 + 8u * ((i) % (vq)->size))
 #define AVAIL_EVENT(vq)     ((vq)->used + 4 + 8u * (vq)->size)
 
-static void lvq_init(struct lvq *vq, struct drv *d, unsigned int q, uint16_t size, uint64_t desc,
+static void lvq_init(struct lvq *vq, struct vpci_drv *d, unsigned int q, uint16_t size, uint64_t desc,
 		     uint64_t avail, uint64_t used, bool callback)
 {
 	memset(vq, 0, sizeof(*vq));
@@ -303,7 +226,7 @@ static bool lvq_kick_prepare(struct lvq *vq)
 /* virtqueue_notify: an MMIO write to the queue's notify address. */
 static void lvq_notify(struct lvq *vq)
 {
-	wr(vq->d, VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * vq->q, 2, vq->q);
+	vpci_wr(vq->d, VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * vq->q, 2, vq->q);
 }
 
 static bool lvq_more_used(struct lvq *vq)
@@ -369,7 +292,7 @@ static void lvq_describe(struct lvq *vq, const struct virtqueue *dev)
 /* --- virtio-blk: virtio_queue_rq() on one CPU, virtblk_done() on another */
 
 static struct lvq blkq;
-static struct drv blk_drv;
+static struct vpci_drv blk_drv;
 static pthread_mutex_t blk_lock = PTHREAD_MUTEX_INITIALIZER;   /* vblk->vqs[0].lock */
 static pthread_cond_t blk_room = PTHREAD_COND_INITIALIZER;      /* the hw queue restarted */
 static bool slot_busy[BLK_SLOTS];
@@ -459,7 +382,7 @@ static void *blk_submitter(void *arg)
  * arrives while its handler runs elsewhere). */
 static void blk_vector_mask(bool masked)
 {
-	wr(&blk_drv, VPCI_MSIX_TABLE + 16 * 1 + 12, 4, masked);
+	vpci_wr(&blk_drv, VPCI_MSIX_TABLE + 16 * 1 + 12, 4, masked);
 }
 
 /* The CPU that takes the queue's MSI-X: vring_interrupt() + virtblk_done(),
@@ -520,7 +443,7 @@ static void *blk_irq_handler(void *arg)
 /* --- virtio-iommu: __viommu_add_req / __viommu_sync_req ----------------- */
 
 static struct lvq reqq;
-static struct drv iommu_drv;
+static struct vpci_drv iommu_drv;
 static pthread_mutex_t request_lock = PTHREAD_MUTEX_INITIALIZER;   /* spin_lock_irqsave */
 static bool req_busy[REQ_SLOTS];
 static size_t req_tail_off[REQ_SLOTS];
@@ -734,9 +657,9 @@ int main(void)
 	/* The IOMMU: request queue without a vector (Linux gives it no
 	 * callback), event queue set up but left without buffers. */
 	drv_probe(&iommu_drv, &vi.vd, DEV_IOMMU);
-	drv_queue(&iommu_drv, 0, IOMMU_QSZ, REQ_DESC, REQ_AVAIL, REQ_USED, VIRTIO_MSI_NO_VECTOR);
-	drv_queue(&iommu_drv, 1, IOMMU_QSZ, EVT_DESC, EVT_AVAIL, EVT_USED, 2);
-	drv_ok(&iommu_drv);
+	vpci_queue(&iommu_drv, 0, IOMMU_QSZ, REQ_DESC, REQ_AVAIL, REQ_USED, VIRTIO_MSI_NO_VECTOR);
+	vpci_queue(&iommu_drv, 1, IOMMU_QSZ, EVT_DESC, EVT_AVAIL, EVT_USED, 2);
+	vpci_driver_ok(&iommu_drv);
 	lvq_init(&reqq, &iommu_drv, 0, IOMMU_QSZ, REQ_DESC, REQ_AVAIL, REQ_USED, false);
 	{
 		struct virtio_iommu_req_attach a = {
@@ -753,8 +676,8 @@ int main(void)
 	}
 
 	drv_probe(&blk_drv, &blk.vd, DEV_BLK);
-	drv_queue(&blk_drv, 0, BLK_QSZ, BLK_DESC, BLK_AVAIL, BLK_USED, 1);
-	drv_ok(&blk_drv);
+	vpci_queue(&blk_drv, 0, BLK_QSZ, BLK_DESC, BLK_AVAIL, BLK_USED, 1);
+	vpci_driver_ok(&blk_drv);
 	lvq_init(&blkq, &blk_drv, 0, BLK_QSZ, BLK_DESC, BLK_AVAIL, BLK_USED, true);
 	lvq_enable_cb(&blkq);
 

@@ -12,6 +12,7 @@
 #include "viommu/viommu.h"
 #include "vmm/log.h"
 #include "tests/tap/basic.h"
+#include "tests/unit/vpci-driver.h"
 #include "tests/unit/vring-util.h"
 
 #include <endian.h>
@@ -33,12 +34,6 @@
 #define RNG_USED  0x12000ull
 #define RNG_BUF   0x20000ull
 
-/* MSI-X capability: message control (offset 2) and its bits (PCI 3.0 6.8.2). */
-#define MSIX_FLAGS        2
-#define MSIX_FLAGS_ENABLE 0x8000
-#define MSIX_FLAGS_QSIZE  0x07ff   /* table size - 1 */
-
-#define MSI_ADDR  0xfee00000u
 #define MSI_DATA(vector) (0x40u + (vector))   /* what the fake host sees */
 
 static struct pci_bus bus;
@@ -48,7 +43,7 @@ static unsigned int msis[VIRTIO_MSIX_VECTORS];
 static int fake_msi(void *o, uint64_t addr, uint32_t data)
 {
 	(void)o;
-	if (addr == MSI_ADDR && data >= MSI_DATA(0) && data < MSI_DATA(VIRTIO_MSIX_VECTORS))
+	if (addr == VPCI_DRV_MSI_ADDR && data >= MSI_DATA(0) && data < MSI_DATA(VIRTIO_MSIX_VECTORS))
 		__atomic_fetch_add(&msis[data - MSI_DATA(0)], 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
@@ -73,112 +68,7 @@ static const struct viommu_host_ops ram_ops = { .is_ram = is_ram };
 
 static struct virtio_host host = { .signal_msi = fake_msi, .ioeventfd = no_ioeventfd };
 
-/* --- the guest driver's side ------------------------------------------ */
-
-struct drv {
-	struct virtio_dev *vd;
-	uint16_t bdf;
-	uint64_t bar;
-	unsigned int msix;      /* MSI-X capability offset */
-};
-
-static uint64_t rd(struct drv *d, unsigned int off, unsigned int size)
-{
-	uint64_t v = 0;
-
-	pci_mmio_access(&bus, d->bar + off, false, size, &v);
-	return v;
-}
-
-static void wr(struct drv *d, unsigned int off, unsigned int size, uint64_t v)
-{
-	pci_mmio_access(&bus, d->bar + off, true, size, &v);
-}
-
-static void set_command(struct drv *d, uint16_t cmd)
-{
-	pci_config_write(&bus, d->bdf, PCI_COMMAND, 2, cmd);
-}
-
-static uint8_t status(struct drv *d)
-{
-	return (uint8_t)rd(d, VIRTIO_PCI_COMMON_STATUS, 1);
-}
-
-/* Enumerate, enable decoding and bus mastering, MSI-X on with every
- * vector of the table programmed (data = MSI_DATA(vector)) and unmasked,
- * features negotiated (all the device offers but `refuse`). */
-static void drv_probe(struct drv *d, struct virtio_dev *vd, uint64_t refuse)
-{
-	unsigned int cap, vectors;
-
-	d->vd = vd;
-	d->bdf = pci_bdf(vd->pci.slot, 0);
-	d->bar = pci_config_read(&bus, d->bdf, PCI_BASE_ADDRESS_0, 4) & ~0xfull;
-	d->msix = 0;
-	for (cap = pci_config_read(&bus, d->bdf, PCI_CAPABILITY_LIST, 1); cap;
-	     cap = pci_config_read(&bus, d->bdf, cap + 1, 1))
-		if (pci_config_read(&bus, d->bdf, cap, 1) == PCI_CAP_ID_MSIX)
-			d->msix = cap;
-	if (!d->msix)
-		bail("%s: no MSI-X capability", vd->ops->name);
-	set_command(d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-	pci_config_write(&bus, d->bdf, d->msix + MSIX_FLAGS, 2, MSIX_FLAGS_ENABLE);
-	vectors = (pci_config_read(&bus, d->bdf, d->msix + MSIX_FLAGS, 2) &
-		   MSIX_FLAGS_QSIZE) + 1;
-	for (unsigned int v = 0; v < vectors; v++) {
-		wr(d, VPCI_MSIX_TABLE + 16 * v, 4, MSI_ADDR);
-		wr(d, VPCI_MSIX_TABLE + 16 * v + 4, 4, 0);
-		wr(d, VPCI_MSIX_TABLE + 16 * v + 8, 4, MSI_DATA(v));
-		wr(d, VPCI_MSIX_TABLE + 16 * v + 12, 4, 0);
-	}
-	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, 0);
-	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	for (unsigned int sel = 0; sel < 2; sel++) {
-		wr(d, VIRTIO_PCI_COMMON_DFSELECT, 4, sel);
-		wr(d, VIRTIO_PCI_COMMON_GFSELECT, 4, sel);
-		wr(d, VIRTIO_PCI_COMMON_GF, 4, rd(d, VIRTIO_PCI_COMMON_DF, 4) & ~(uint32_t)(refuse >> (32 * sel)));
-	}
-	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-	   VIRTIO_CONFIG_S_FEATURES_OK);
-	if (!(status(d) & VIRTIO_CONFIG_S_FEATURES_OK))
-		bail("%s: features refused", vd->ops->name);
-	wr(d, VIRTIO_PCI_COMMON_MSIX, 2, 0);   /* configuration changes: vector 0 */
-}
-
-/* Queue q of QSZ entries at desc/avail/used, interrupts on `vector`. */
-static void drv_queue(struct drv *d, unsigned int q, uint64_t desc, uint64_t avail, uint64_t used,
-		      uint16_t vector)
-{
-	/* A ring outside RAM (a test of the device's answer) stays as it is. */
-	if (guest_mem_is_ram(&mem, desc, 16 * QSZ))
-		memset(guest_mem_ptr(&mem, desc, 16 * QSZ), 0, 16 * QSZ);
-	if (guest_mem_is_ram(&mem, avail, 6 + 2 * QSZ))
-		memset(guest_mem_ptr(&mem, avail, 6 + 2 * QSZ), 0, 6 + 2 * QSZ);
-	if (guest_mem_is_ram(&mem, used, 6 + 8 * QSZ))
-		memset(guest_mem_ptr(&mem, used, 6 + 8 * QSZ), 0, 6 + 8 * QSZ);
-	wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
-	wr(d, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSZ);
-	wr(d, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)desc);
-	wr(d, VIRTIO_PCI_COMMON_Q_DESCHI, 4, (uint32_t)(desc >> 32));
-	wr(d, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)avail);
-	wr(d, VIRTIO_PCI_COMMON_Q_AVAILHI, 4, (uint32_t)(avail >> 32));
-	wr(d, VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)used);
-	wr(d, VIRTIO_PCI_COMMON_Q_USEDHI, 4, (uint32_t)(used >> 32));
-	wr(d, VIRTIO_PCI_COMMON_Q_MSIX, 2, vector);
-	wr(d, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-}
-
-static void drv_ok(struct drv *d)
-{
-	wr(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-	   VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-}
-
-static void drv_kick(struct drv *d, unsigned int q)
-{
-	wr(d, VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * q, 2, q);
-}
+/* --- the guest driver's side (tests/unit/vpci-driver.h) ----------------- */
 
 static void set_desc(uint64_t table, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
 		     uint16_t next)
@@ -224,17 +114,17 @@ static uint64_t notifies(struct virtio_dev *vd)
 
 /* --- MSI-X vector mapping ------------------------------------------------ */
 
-static uint16_t map_config_vector(struct drv *d, uint16_t v)
+static uint16_t map_config_vector(struct vpci_drv *d, uint16_t v)
 {
-	wr(d, VIRTIO_PCI_COMMON_MSIX, 2, v);
-	return (uint16_t)rd(d, VIRTIO_PCI_COMMON_MSIX, 2);
+	vpci_wr(d, VIRTIO_PCI_COMMON_MSIX, 2, v);
+	return (uint16_t)vpci_rd(d, VIRTIO_PCI_COMMON_MSIX, 2);
 }
 
-static uint16_t map_queue_vector(struct drv *d, unsigned int q, uint16_t v)
+static uint16_t map_queue_vector(struct vpci_drv *d, unsigned int q, uint16_t v)
 {
-	wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
-	wr(d, VIRTIO_PCI_COMMON_Q_MSIX, 2, v);
-	return (uint16_t)rd(d, VIRTIO_PCI_COMMON_Q_MSIX, 2);
+	vpci_wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	vpci_wr(d, VIRTIO_PCI_COMMON_Q_MSIX, 2, v);
+	return (uint16_t)vpci_rd(d, VIRTIO_PCI_COMMON_Q_MSIX, 2);
 }
 
 /* virtio-pci, "MSI-X Vector Configuration": the device "MUST support mapping any event type to
@@ -242,11 +132,11 @@ static uint16_t map_queue_vector(struct drv *d, unsigned int q, uint16_t v)
  * failures by returning the NO_VECTOR value when the relevant
  * config_msix_vector/queue_msix_vector field is read".  The valid vectors
  * are the entries of the table the MSI-X capability advertises. */
-static void msix_vectors(struct drv *d, unsigned int queues)
+static void msix_vectors(struct vpci_drv *d, unsigned int queues)
 {
 	const char *name = d->vd->ops->name;
-	unsigned int table = (pci_config_read(&bus, d->bdf, d->msix + MSIX_FLAGS, 2) &
-			      MSIX_FLAGS_QSIZE) + 1;
+	unsigned int table = (pci_config_read(&bus, d->bdf, d->msix + PCI_MSIX_FLAGS, 2) &
+			      PCI_MSIX_FLAGS_QSIZE) + 1;
 	uint16_t last = (uint16_t)(table - 1);
 
 	is_int(queues + 1, table, "%s: MSI-X table of %u entries (one per queue, one for "
@@ -263,21 +153,21 @@ static void msix_vectors(struct drv *d, unsigned int queues)
 	is_hex(VIRTIO_MSI_NO_VECTOR, map_queue_vector(d, 0, (uint16_t)table),
 	       "%s: queue vector %u (past the table) reads NO_VECTOR", name, table);
 	/* The table in BAR0 has exactly those entries too. */
-	wr(d, VPCI_MSIX_TABLE + 16 * table + 8, 4, 0x77);
-	is_hex(0, rd(d, VPCI_MSIX_TABLE + 16 * table + 8, 4), "%s: no MSI-X entry %u in BAR0", name, table);
+	vpci_wr(d, VPCI_MSIX_TABLE + 16 * table + 8, 4, 0x77);
+	is_hex(0, vpci_rd(d, VPCI_MSIX_TABLE + 16 * table + 8, 4), "%s: no MSI-X entry %u in BAR0", name, table);
 	map_config_vector(d, 0);
 }
 
 /* --- virtio-rng: a device with its own I/O thread ----------------------- */
 
-static void rng_fills_a_buffer(struct drv *d)
+static void rng_fills_a_buffer(struct vpci_drv *d)
 {
 	unsigned int before = msi_count(1);
 
 	memset(guest_mem_ptr(&mem, RNG_BUF, 64), 0xee, 64);
 	set_desc(RNG_DESC, 0, RNG_BUF, 64, VRING_DESC_F_WRITE, 0);
 	offer(RNG_AVAIL, 0);
-	drv_kick(d, 0);
+	vpci_kick(d, 0);
 	ok(WAIT_UNTIL(used_idx(RNG_USED) == 1), "virtio-rng: a kicked buffer is used");
 	ok(WAIT_UNTIL(msi_count(1) == before + 1), "virtio-rng: and its queue vector fires");
 }
@@ -304,16 +194,16 @@ static uint32_t used_len(uint64_t used, uint16_t idx)
  * write).  A kick that arrives meanwhile stays pending, like a request the
  * hardware cannot fetch yet, and is served once the driver sets BME again;
  * an interrupt raised meanwhile is held in the PBA and sent then. */
-static void rng_bus_master(struct drv *d)
+static void rng_bus_master(struct vpci_drv *d)
 {
 	unsigned int queue_msis = msi_count(1), config_msis = msi_count(0);
 	uint64_t kicks = notifies(d->vd);
 
-	set_command(d, PCI_COMMAND_MEMORY);
+	vpci_set_command(d, PCI_COMMAND_MEMORY);
 	memset(guest_mem_ptr(&mem, RNG_BUF + 0x1000, 64), 0xee, 64);
 	set_desc(RNG_DESC, 1, RNG_BUF + 0x1000, 64, VRING_DESC_F_WRITE, 0);
 	offer(RNG_AVAIL, 1);
-	drv_kick(d, 0);
+	vpci_kick(d, 0);
 	ok(WAIT_UNTIL(notifies(d->vd) > kicks), "BME off: the kick reaches the device");
 	is_int(1, used_idx(RNG_USED), "BME off: the buffer is not used");
 	ok(all_bytes(RNG_BUF + 0x1000, 0xee, 64), "BME off: no DMA into it");
@@ -322,17 +212,17 @@ static void rng_bus_master(struct drv *d)
 	virtio_config_interrupt(d->vd);
 	pthread_mutex_unlock(&d->vd->lock);
 	is_int(config_msis, msi_count(0), "BME off: a configuration change sends no message either");
-	ok(rd(d, VPCI_MSIX_PBA, 4) & 1, "BME off: the vector is pending instead");
+	ok(vpci_rd(d, VPCI_MSIX_PBA, 4) & 1, "BME off: the vector is pending instead");
 
-	set_command(d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	vpci_set_command(d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	ok(WAIT_UNTIL(used_idx(RNG_USED) == 2), "BME on again: the pending kick is served");
 	is_int(64, used_len(RNG_USED, 1), "BME on again: all 64 bytes written");
 	ok(WAIT_UNTIL(msi_count(1) == queue_msis + 1), "BME on again: the queue vector fires");
 	is_int(config_msis + 1, msi_count(0), "BME on again: the pending configuration vector is sent");
-	is_hex(0, rd(d, VPCI_MSIX_PBA, 4), "BME on again: nothing pending");
+	is_hex(0, vpci_rd(d, VPCI_MSIX_PBA, 4), "BME on again: nothing pending");
 }
 
-static void rng_wrapping_buffer(struct drv *d)
+static void rng_wrapping_buffer(struct vpci_drv *d)
 {
 	unsigned int before = msi_count(0);
 
@@ -340,8 +230,8 @@ static void rng_wrapping_buffer(struct drv *d)
 
 	set_desc(RNG_DESC, 2, UINT64_MAX - 15, 32, VRING_DESC_F_WRITE, 0);
 	offer(RNG_AVAIL, 2);
-	drv_kick(d, 0);
-	ok(WAIT_UNTIL(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+	vpci_kick(d, 0);
+	ok(WAIT_UNTIL(vpci_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET),
 	   "virtio-rng: a buffer wrapping past 2^64 sets DEVICE_NEEDS_RESET");
 	ok(WAIT_UNTIL(msi_count(0) == before + 1), "virtio-rng: with a configuration interrupt");
 	is_int(used, used_idx(RNG_USED), "virtio-rng: the malformed buffer is not used");
@@ -349,19 +239,19 @@ static void rng_wrapping_buffer(struct drv *d)
 
 /* A used ring the device cannot write: the buffer was taken and can never
  * be returned, so the queue is broken and the transport says so. */
-static void rng_used_ring_outside_ram(struct drv *d, struct virtio_rng *rng)
+static void rng_used_ring_outside_ram(struct vpci_drv *d, struct virtio_rng *rng)
 {
 	uint64_t not_ram = MEM_SIZE + 0x10000ull;
 
-	drv_probe(d, &rng->vd, 1ull << VIRTIO_RING_F_EVENT_IDX);   /* resets the device */
-	ok(!(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET), "virtio-rng: a reset clears DEVICE_NEEDS_RESET");
+	vpci_probe(d, &bus, &mem, &rng->vd, MSI_DATA(0), 1ull << VIRTIO_RING_F_EVENT_IDX);   /* resets the device */
+	ok(!(vpci_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET), "virtio-rng: a reset clears DEVICE_NEEDS_RESET");
 	msix_vectors(d, 1);
-	drv_queue(d, 0, RNG_DESC, RNG_AVAIL, not_ram, 1);
-	drv_ok(d);
+	vpci_queue(d, 0, QSZ, RNG_DESC, RNG_AVAIL, not_ram, 1);
+	vpci_driver_ok(d);
 	set_desc(RNG_DESC, 0, RNG_BUF, 64, VRING_DESC_F_WRITE, 0);
 	offer(RNG_AVAIL, 0);
-	drv_kick(d, 0);
-	ok(WAIT_UNTIL(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET),
+	vpci_kick(d, 0);
+	ok(WAIT_UNTIL(vpci_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET),
 	   "virtio-rng: a buffer whose used entry cannot be written sets DEVICE_NEEDS_RESET");
 }
 
@@ -381,19 +271,19 @@ static void rng_used_ring_outside_ram(struct drv *d, struct virtio_rng *rng)
 #define ENDPOINT   0x18                      /* 00:03.0, a device behind the IOMMU */
 
 /* Reset, probe and set up both queues; the used rings where the caller says. */
-static void iommu_bring_up(struct drv *d, struct virtio_iommu *vi, uint64_t req_used,
+static void iommu_bring_up(struct vpci_drv *d, struct virtio_iommu *vi, uint64_t req_used,
 			   uint64_t evt_avail, uint64_t evt_used)
 {
 	/* Without EVENT_IDX vq_pop() writes nothing: only the used-ring
 	 * push can fail. */
-	drv_probe(d, &vi->vd, 1ull << VIRTIO_RING_F_EVENT_IDX);
-	drv_queue(d, 0, REQ_DESC, REQ_AVAIL, req_used, 1);
-	drv_queue(d, 1, EVT_DESC, evt_avail, evt_used, 2);
-	drv_ok(d);
+	vpci_probe(d, &bus, &mem, &vi->vd, MSI_DATA(0), 1ull << VIRTIO_RING_F_EVENT_IDX);
+	vpci_queue(d, 0, QSZ, REQ_DESC, REQ_AVAIL, req_used, 1);
+	vpci_queue(d, 1, QSZ, EVT_DESC, evt_avail, evt_used, 2);
+	vpci_driver_ok(d);
 }
 
 /* An ATTACH of ENDPOINT to domain 1: readable head + body, writable tail. */
-static void iommu_post_attach(struct drv *d)
+static void iommu_post_attach(struct vpci_drv *d)
 {
 	struct virtio_iommu_req_attach *r = guest_mem_ptr(&mem, REQ_BUF, sizeof(*r));
 
@@ -406,7 +296,7 @@ static void iommu_post_attach(struct drv *d)
 	set_desc(REQ_DESC, 1, REQ_BUF + offsetof(struct virtio_iommu_req_attach, tail),
 		 sizeof(r->tail), VRING_DESC_F_WRITE, 0);
 	offer(REQ_AVAIL, 0);
-	drv_kick(d, 0);
+	vpci_kick(d, 0);
 }
 
 /* A fault for the driver: the endpoint reads an IOVA nothing maps. */
@@ -429,7 +319,7 @@ static void iommu_raise_fault(struct viommu *v)
  * configuration interrupt, virtio 2.1.2 ("The device SHOULD set
  * DEVICE_NEEDS_RESET when it enters an error state that a reset is
  * needed"). */
-static void iommu_used_ring_outside_ram(struct drv *d, struct virtio_iommu *vi)
+static void iommu_used_ring_outside_ram(struct vpci_drv *d, struct virtio_iommu *vi)
 {
 	unsigned int config_msis;
 
@@ -437,14 +327,14 @@ static void iommu_used_ring_outside_ram(struct drv *d, struct virtio_iommu *vi)
 	config_msis = msi_count(0);
 	iommu_post_attach(d);
 	is_int(1, vi->requests, "virtio-iommu: the request was taken");
-	ok(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	ok(vpci_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET,
 	   "virtio-iommu: a request whose used entry cannot be written sets DEVICE_NEEDS_RESET");
 	is_int(config_msis + 1, msi_count(0), "virtio-iommu: with a configuration interrupt");
 
 	/* The event queue: a fault event taken from the driver's buffer but
 	 * not returned. */
 	iommu_bring_up(d, vi, REQ_USED, EVT_AVAIL, NOT_RAM);
-	ok(!(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET), "virtio-iommu: a reset clears DEVICE_NEEDS_RESET");
+	ok(!(vpci_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET), "virtio-iommu: a reset clears DEVICE_NEEDS_RESET");
 	iommu_post_attach(d);
 	is_int(1, used_idx(REQ_USED), "virtio-iommu: with good rings the request completes");
 	is_int(VIRTIO_IOMMU_S_OK, ((struct virtio_iommu_req_attach *)guest_mem_ptr(&mem, REQ_BUF,
@@ -453,24 +343,24 @@ static void iommu_used_ring_outside_ram(struct drv *d, struct virtio_iommu *vi)
 	set_desc(EVT_DESC, 0, EVT_BUF, sizeof(struct virtio_iommu_fault), VRING_DESC_F_WRITE, 0);
 	offer(EVT_AVAIL, 0);
 	iommu_raise_fault(vi->viommu);
-	drv_kick(d, 1);
+	vpci_kick(d, 1);
 	is_int(1, vi->events, "virtio-iommu: the fault event was written into the buffer");
-	ok(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	ok(vpci_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET,
 	   "virtio-iommu: an event whose used entry cannot be written sets DEVICE_NEEDS_RESET");
 	is_int(config_msis + 1, msi_count(0), "virtio-iommu: with a configuration interrupt");
 
 	/* The event queue's available ring outside RAM: no buffer can be taken. */
 	iommu_bring_up(d, vi, REQ_USED, NOT_RAM, EVT_USED);
 	iommu_raise_fault(vi->viommu);
-	drv_kick(d, 1);
-	ok(status(d) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	vpci_kick(d, 1);
+	ok(vpci_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET,
 	   "virtio-iommu: an event queue whose ring cannot be read sets DEVICE_NEEDS_RESET");
 }
 
 int main(void)
 {
 	static struct virtio_rng rng;
-	struct drv d;
+	struct vpci_drv d;
 
 	plan_lazy();
 	log_max_level = LOG_ERR;   /* the warnings are what is being tested */
@@ -483,10 +373,10 @@ int main(void)
 	is_int(0, virtio_pci_start(&rng.vd), "its I/O thread runs");
 	/* Without EVENT_IDX: every used buffer interrupts (this driver
 	 * keeps no used_event). */
-	drv_probe(&d, &rng.vd, 1ull << VIRTIO_RING_F_EVENT_IDX);
+	vpci_probe(&d, &bus, &mem, &rng.vd, MSI_DATA(0), 1ull << VIRTIO_RING_F_EVENT_IDX);
 	msix_vectors(&d, 1);
-	drv_queue(&d, 0, RNG_DESC, RNG_AVAIL, RNG_USED, 1);
-	drv_ok(&d);
+	vpci_queue(&d, 0, QSZ, RNG_DESC, RNG_AVAIL, RNG_USED, 1);
+	vpci_driver_ok(&d);
 	rng_fills_a_buffer(&d);
 	rng_bus_master(&d);
 	rng_wrapping_buffer(&d);
@@ -504,7 +394,7 @@ int main(void)
 			bail("viommu");
 		viommu_add_endpoint(v, ENDPOINT, "endpoint");
 		is_int(0, virtio_iommu_create(&vi, &bus, 4, &host, v), "a virtio-iommu in slot 4");
-		drv_probe(&d, &vi.vd, 0);
+		vpci_probe(&d, &bus, &mem, &vi.vd, MSI_DATA(0), 0);
 		msix_vectors(&d, 2);
 		iommu_used_ring_outside_ram(&d, &vi);
 		virtio_pci_stop(&vi.vd);
