@@ -289,7 +289,6 @@ static void *vcpu_thread(void *arg)
 		}
 		v->in_vmm_addr = v->run->exit_reason == KVM_EXIT_IO ? v->run->io.port
 				 : v->run->exit_reason == KVM_EXIT_MMIO ? v->run->mmio.phys_addr : 0;
-		atomic_store_explicit(&v->in_vmm_since_ns, monotonic_ns(), memory_order_relaxed);
 		atomic_store_explicit(&v->in_vmm_exit, v->run->exit_reason + 1, memory_order_release);
 		machine_drain_coalesced(m);
 		switch (v->run->exit_reason) {
@@ -386,15 +385,13 @@ static const char *exit_name(uint32_t reason)
 static void describe_stuck(struct vcpu *v)
 {
 	uint32_t exit = atomic_load_explicit(&v->in_vmm_exit, memory_order_acquire);
-	uint64_t since = atomic_load_explicit(&v->in_vmm_since_ns, memory_order_relaxed);
 
 	if (!exit) {
 		pr_err("vCPU %u does not stop: in KVM_RUN", v->id);
 		return;
 	}
-	pr_err("vCPU %u does not stop: in vmm for %.1f s handling %s at %#llx", v->id,
-	       (double)(monotonic_ns() - since) / 1e9, exit_name(exit - 1),
-	       (unsigned long long)v->in_vmm_addr);
+	pr_err("vCPU %u does not stop: in vmm for 2 s or more, handling %s at %#llx", v->id,
+	       exit_name(exit - 1), (unsigned long long)v->in_vmm_addr);
 }
 
 void vcpus_dump_state(struct machine *m, const char *why)
