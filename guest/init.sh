@@ -92,7 +92,9 @@ fi
 # Where KASLR put the kernel: a rip that vmm prints for a guest that hung
 # or triple-faulted, minus this, is an offset into the kernel's text, the
 # same in every boot (docs/guest-and-testhost.md, "When a guest hangs").
-sed -n 's/^\([0-9a-f]*\) T _text$/vmm-guest-init: kernel _text at 0x\1/p' /proc/kallsyms 2>/dev/null
+# (It comes after the per-CPU symbols: stop there, not after 150k lines.)
+sed -n '/ T _text$/{s/^\([0-9a-f]*\) T _text$/vmm-guest-init: kernel _text at 0x\1/p;q}' \
+	/proc/kallsyms 2>/dev/null
 
 # Keep kernel messages from cutting TAP lines in half.
 dmesg -n "$printk" 2>/dev/null
