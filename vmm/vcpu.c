@@ -2,6 +2,7 @@
 #include "vmm/machine.h"
 #include "vmm/cpuid.h"
 #include "vmm/exit_codes.h"
+#include "vmm/irqchip.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 
@@ -34,11 +35,6 @@
 #define X86_CR4_PAE 0x20
 #define EFER_LME 0x100
 #define EFER_LMA 0x400
-
-#define APIC_LVT0 0x350
-#define APIC_LVT1 0x360
-#define APIC_MODE_EXTINT 0x7
-#define APIC_MODE_NMI    0x4
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -85,14 +81,12 @@ static int set_msrs(struct vcpu *v)
 static int set_lapic(struct vcpu *v)
 {
 	struct kvm_lapic_state lapic;
-	uint32_t *lvt0 = (uint32_t *)&lapic.regs[APIC_LVT0];
-	uint32_t *lvt1 = (uint32_t *)&lapic.regs[APIC_LVT1];
 
 	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
 		return -errno;
-	/* LINT0 = ExtINT (the 8259 path), LINT1 = NMI, as a PC BIOS leaves it. */
-	*lvt0 = (*lvt0 & ~0x700u) | (APIC_MODE_EXTINT << 8);
-	*lvt1 = (*lvt1 & ~0x700u) | (APIC_MODE_NMI << 8);
+	/* LINT0/LINT1 as firmware leaves them: ExtINT and NMI on the BSP
+	 * only (vmm/irqchip.h). */
+	irqchip_lapic_boot_lvt(&lapic, v->id == 0);
 	if (ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0)
 		return -errno;
 	return 0;
