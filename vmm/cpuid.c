@@ -76,8 +76,13 @@ void cpuid_filter(struct kvm_cpuid2 *c, unsigned int apic_id, unsigned int ncpus
 					  (((e->eax >> 5 & 7) >= 3 ? ncpus - 1 : 0) << 14);
 			break;
 		case 0x6:
-			/* No thermal/power management for a virtual CPU. */
-			e->eax = e->ebx = e->ecx = e->edx = 0;
+			/* No thermal/power management for a virtual CPU, but
+			 * ARAT: KVM emulates the LAPIC timer, which keeps
+			 * running in every C-state.  Without it Linux marks
+			 * the LAPIC timer C3STOP and wants a broadcast timer
+			 * for deep idle (KVM reports ARAT here; QEMU keeps it). */
+			e->eax = CPUID_6_EAX_ARAT;
+			e->ebx = e->ecx = e->edx = 0;
 			break;
 		case 0xa:
 			/* No virtual PMU: fewer MSR exits, no perf NMIs. */

@@ -7,7 +7,7 @@
 
 static struct kvm_cpuid2 *sample(void)
 {
-	struct kvm_cpuid2 *c = cpuid_alloc(6);
+	struct kvm_cpuid2 *c = cpuid_alloc(7);
 
 	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 1, .ebx = 0xffffffff, .edx = 0 };
 	c->entries[1] = (struct kvm_cpuid_entry2){ .function = 0xa, .eax = 0x07300402 };
@@ -17,6 +17,9 @@ static struct kvm_cpuid2 *sample(void)
 		.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX };
 	c->entries[4] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .ecx = 0x7007 };
 	c->entries[5] = (struct kvm_cpuid_entry2){ .function = 0x40000000, .ebx = 0x4b4d564b };
+	/* Leaf 6 as KVM reports it: ARAT only; stray bits to be dropped. */
+	c->entries[6] = (struct kvm_cpuid_entry2){ .function = 6, .eax = 0x4 | 0x1,
+		.ecx = 0x1 };
 	return c;
 }
 
@@ -25,7 +28,7 @@ int main(void)
 	struct kvm_cpuid2 *c = sample();
 	struct kvm_cpuid_entry2 *e;
 
-	plan(12);
+	plan(13);
 	cpuid_filter(c, 3, 4, true);
 	e = cpuid_find(c, 1, 0);
 	is_hex(3, e->ebx >> 24, "leaf 1: initial APIC ID");
@@ -41,6 +44,9 @@ int main(void)
 	is_hex(0x2003, cpuid_find(c, 0x80000008, 0)->ecx & 0xf0ff, "AMD NC = 3, core ID size 2");
 	is_hex(0x4b4d564b, cpuid_find(c, 0x40000000, 0)->ebx, "KVM signature leaf kept");
 	ok(cpuid_find(c, 0x12345, 0) == NULL, "absent leaf not found");
+	e = cpuid_find(c, 6, 0);
+	ok(e->eax == CPUID_6_EAX_ARAT && !e->ebx && !e->ecx && !e->edx,
+	   "leaf 6: ARAT (the emulated LAPIC timer never stops), nothing else");
 
 	free(c);
 	c = sample();
