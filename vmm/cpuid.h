@@ -9,7 +9,11 @@
  * The CPUID a vCPU sees: KVM_GET_SUPPORTED_CPUID, then filtered per vCPU:
  * APIC IDs and topology for `ncpus` single-thread cores, the hypervisor bit,
  * TSC-deadline timer when KVM emulates it, no vPMU (leaf 0xA zeroed), no
- * thermal/power leaf but ARAT (leaf 6).
+ * thermal/power leaf but ARAT (leaf 6), the
+ * KVM paravirtual features of a non-nested guest (leaf 0x40000001).
+ * Leaves not named in cpuid.c (0x80000021 among them) stay exactly as
+ * KVM_GET_SUPPORTED_CPUID reports them: KVM already filters those to what
+ * it can give a guest.
  * Works on a copy; needs only the header, not a KVM fd (unit-testable).
  */
 struct kvm_cpuid2 *cpuid_alloc(unsigned int nent);
