@@ -21,6 +21,13 @@ TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/run-vmm.sh \
 	tests/integration/report-checks.sh tests/integration/stress.sh
 
+# The network tests' TAP maker (a persistent TAP, multi-queue or not);
+# static, it
+# runs in the test host's L1 too.
+noinst_PROGRAMS += tests/integration/net-tap
+tests_integration_net_tap_SOURCES = tests/integration/net-tap.c
+tests_integration_net_tap_LDFLAGS = -static
+
 # The cached "vmm probe" verdict and the test host's live progress lines
 # (tests/integration/run-vmm.sh).
 CLEANFILES += tests/.kvm-probe tests/testhost-progress.log
