@@ -12,6 +12,7 @@ INTEGRATION_TESTS = \
 	tests/integration/dmatest.sh \
 	tests/integration/exit-codes.sh \
 	tests/integration/iommu-qemu.sh \
+	tests/integration/net-qemu.sh \
 	tests/integration/untrusted.sh \
 	tests/integration/probe.sh \
 	tests/integration/boot.sh \
@@ -19,7 +20,8 @@ INTEGRATION_TESTS = \
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/run-vmm.sh \
-	tests/integration/report-checks.sh tests/integration/stress.sh
+	tests/integration/report-checks.sh tests/integration/stress.sh \
+	tests/integration/net-host.sh tests/integration/net-checks.sh
 
 # The network tests' TAP maker (a persistent TAP, multi-queue or not);
 # static, it
