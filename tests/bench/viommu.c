@@ -11,7 +11,10 @@
  * pieces.  All against a baseline measured in the same run: a memcpy of
  * the bytes of one MAP and one UNMAP request.
  *
- *   tests/bench/viommu [ITERATIONS]        (make bench-viommu)
+ *   tests/bench/viommu [ITERATIONS [N...]]        (make bench-viommu)
+ *
+ * N...: only these mapping counts (default 0 1000 100000), e.g. to profile
+ * one of them; the scattered DMA runs with the default only.
  */
 #include "viommu/report.h"
 #include "viommu/viommu.h"
@@ -254,9 +257,17 @@ static void bench_scattered(unsigned long reps, double *check_ms, double *pieces
 
 int main(int argc, char **argv)
 {
-	static const unsigned long sizes[] = { 0, 1000, 100000 };
+	static const unsigned long default_sizes[] = { 0, 1000, 100000 };
 	unsigned long iters = argc > 1 ? strtoul(argv[1], NULL, 0) : 1000000;
+	unsigned long sizes[16];
+	unsigned int nsizes = 0;
 	double base;
+
+	for (int i = 2; i < argc && nsizes < 16; i++)
+		sizes[nsizes++] = strtoul(argv[i], NULL, 0);
+	if (!nsizes)
+		for (; nsizes < 3; nsizes++)
+			sizes[nsizes] = default_sizes[nsizes];
 
 	if (!iters)
 		iters = 1;
@@ -264,7 +275,7 @@ int main(int argc, char **argv)
 	printf("baseline: memcpy of one MAP + one UNMAP request (%zu bytes): %.1f ns\n",
 	       map_len + unmap_len, base);
 	printf("%-8s %-34s %10s %10s\n", "N", "operation", "ns/op", "x memcpy");
-	for (unsigned int s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+	for (unsigned int s = 0; s < nsizes; s++) {
 		unsigned long n = sizes[s];
 		struct viommu *v = setup(n);
 		double t;
@@ -287,7 +298,7 @@ int main(int argc, char **argv)
 		printf("%-8lu %-34s %10.1f %10.1f\n", n, "window + translate refused + fault", t, t / base);
 		viommu_destroy(v);
 	}
-	{
+	if (argc <= 2) {
 		unsigned long reps = iters / 10000 ? iters / 10000 : 1;
 		double check_ms, pieces_ms;
 
