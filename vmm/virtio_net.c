@@ -85,10 +85,32 @@ unsigned int virtio_net_tap_offloads(uint64_t f)
 	return t;
 }
 
+/* gso_type is one the features allow: TCP over IPv4 or IPv6 with their
+ * TSO feature, the ECN bit on those with the ECN one (UFO and USO are
+ * not offered).  0 or -EINVAL. */
+static int gso_allowed(uint8_t gso_type, uint64_t f, unsigned int tso4, unsigned int tso6,
+		       unsigned int ecn)
+{
+	switch (gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return gso_type & VIRTIO_NET_HDR_GSO_ECN ? -EINVAL : 0;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		if (!(f & BIT(tso4)))
+			return -EINVAL;
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		if (!(f & BIT(tso6)))
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return (gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(f & BIT(ecn)) ? -EINVAL : 0;
+}
+
 int virtio_net_hdr_to_guest(void *p, uint64_t f)
 {
 	struct virtio_net_hdr_mrg_rxbuf *h = p;
-	uint8_t gso = h->hdr.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
 
 	if (!(f & BIT(VIRTIO_NET_F_GUEST_CSUM))) {
 		/* 5.1.6.4.1: flags zero, the frame fully checksummed; a
@@ -99,23 +121,8 @@ int virtio_net_hdr_to_guest(void *p, uint64_t f)
 	} else {
 		h->hdr.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
 	}
-	switch (gso) {
-	case VIRTIO_NET_HDR_GSO_NONE:
-		if (h->hdr.gso_type & VIRTIO_NET_HDR_GSO_ECN)
-			return -EINVAL;
-		break;
-	case VIRTIO_NET_HDR_GSO_TCPV4:
-		if (!(f & BIT(VIRTIO_NET_F_GUEST_TSO4)))
-			return -EINVAL;
-		break;
-	case VIRTIO_NET_HDR_GSO_TCPV6:
-		if (!(f & BIT(VIRTIO_NET_F_GUEST_TSO6)))
-			return -EINVAL;
-		break;
-	default:
-		return -EINVAL;   /* UFO, USO: not offered */
-	}
-	if ((h->hdr.gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(f & BIT(VIRTIO_NET_F_GUEST_ECN)))
+	if (gso_allowed(h->hdr.gso_type, f, VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_TSO6,
+			VIRTIO_NET_F_GUEST_ECN))
 		return -EINVAL;
 	h->num_buffers = 0;
 	return 0;
@@ -135,23 +142,8 @@ int virtio_net_hdr_from_guest(void *p, uint64_t f, size_t frame_len)
 		if (!(f & BIT(VIRTIO_NET_F_CSUM)) || start + off + 2 > frame_len)
 			return -EINVAL;
 	}
-	switch (gso) {
-	case VIRTIO_NET_HDR_GSO_NONE:
-		if (h->hdr.gso_type & VIRTIO_NET_HDR_GSO_ECN)
-			return -EINVAL;
-		break;
-	case VIRTIO_NET_HDR_GSO_TCPV4:
-		if (!(f & BIT(VIRTIO_NET_F_HOST_TSO4)))
-			return -EINVAL;
-		break;
-	case VIRTIO_NET_HDR_GSO_TCPV6:
-		if (!(f & BIT(VIRTIO_NET_F_HOST_TSO6)))
-			return -EINVAL;
-		break;
-	default:
-		return -EINVAL;   /* UFO, USO: not offered */
-	}
-	if ((h->hdr.gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(f & BIT(VIRTIO_NET_F_HOST_ECN)))
+	if (gso_allowed(h->hdr.gso_type, f, VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_HOST_TSO6,
+			VIRTIO_NET_F_HOST_ECN))
 		return -EINVAL;
 	/* Segmentation needs a segment size and the checksum to redo. */
 	if (gso != VIRTIO_NET_HDR_GSO_NONE &&

@@ -67,13 +67,6 @@ static bool is_ram(void *o, uint64_t gpa, uint64_t len)
 static const struct viommu_host_ops ram_ops = { .is_ram = is_ram };
 static struct virtio_host host = { .signal_msi = fake_msi, .ioeventfd = no_ioeventfd };
 
-#define WAIT_UNTIL(cond) ({                                       \
-	bool _met = false;                                        \
-	for (int _i = 0; _i < 10000 && !(_met = (cond)); _i++)    \
-		usleep(1000);                                     \
-	_met;                                                     \
-})
-
 /* ---- the fake TAP: socket pairs, offloads and queues recorded ----------- */
 
 struct fake {
@@ -223,12 +216,7 @@ static void fill(uint64_t gpa, uint8_t byte, size_t len)
 
 static bool all_bytes(uint64_t gpa, uint8_t byte, size_t len)
 {
-	const uint8_t *p = guest_mem_ptr(&mem, gpa, len);
-
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != byte)
-			return false;
-	return true;
+	return vpci_mem_is(&mem, gpa, byte, len);
 }
 
 static bool pattern_at(uint64_t gpa, size_t len, uint8_t seed)
