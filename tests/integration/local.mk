@@ -24,8 +24,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/run-vmm.sh \
 	tests/integration/net-host.sh tests/integration/net-checks.sh
 
 # The network tests' TAP maker (a persistent TAP, multi-queue or not);
-# static, it
-# runs in the test host's L1 too.
+# static, it runs in the test host's L1 too.
 noinst_PROGRAMS += tests/integration/net-tap
 tests_integration_net_tap_SOURCES = tests/integration/net-tap.c
 tests_integration_net_tap_LDFLAGS = -static
