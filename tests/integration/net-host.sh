@@ -31,6 +31,8 @@
 #                        command line words of the suite (MIB, MTU,
 #                        QUEUES, MAC $NET_MAC, h2g sha): CMD appends them.
 #   NET_VM_PID           the VMM's pid while CMD runs (for NET_SAMPLE).
+#   NET_REPORT=FILE      a file CMD writes (vmm's --report): net_run prints
+#                        its lines as "NET-REPORT LINE" and removes it.
 
 : "${BUSYBOX:=busybox}"
 : "${NET_TAP:=vmmtap0}"
@@ -179,6 +181,10 @@ net_run() {
 	done
 	[ -f "$_nr_dir/samples" ] && cat "$_nr_dir/samples"
 	echo "NET-HOST tap_counters=$(_net_tap_counters | tr ' ' ',')"
+	if [ -n "${NET_REPORT:-}" ] && [ -f "$NET_REPORT" ]; then
+		sed 's/^/NET-REPORT /' "$NET_REPORT"
+		rm -f "$NET_REPORT"
+	fi
 	"$NET_TAPCTL" del "$NET_TAP" "$_nr_queues"
 	echo "NET-TEST-END $_nr_label"
 	rm -rf "$_nr_dir"
