@@ -12,6 +12,7 @@ INTEGRATION_TESTS = \
 	tests/integration/dmatest.sh \
 	tests/integration/exit-codes.sh \
 	tests/integration/iommu-qemu.sh \
+	tests/integration/net.sh \
 	tests/integration/net-qemu.sh \
 	tests/integration/untrusted.sh \
 	tests/integration/probe.sh \
