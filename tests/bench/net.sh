@@ -62,14 +62,7 @@ vmm_vm() { # MODE
 		--cmdline "$base $(mode_opts "$1") $NET_CMDLINE"
 }
 qemu_vm() { # MODE
-	exec "$QEMU" -accel kvm -M q35 -cpu host -m 512 -smp 1 -display none -nodefaults \
-		-no-reboot -serial stdio \
-		-kernel "$VMM_GUEST_OUT/bzImage" -initrd "$VMM_GUEST_OUT/initramfs.cpio" \
-		-device virtio-iommu-pci \
-		-device virtio-rng-pci,iommu_platform=on,disable-legacy=on \
-		-netdev "tap,id=n0,ifname=$NET_TAP,script=no,downscript=no,vhost=off" \
-		-device "virtio-net-pci,netdev=n0,mac=$NET_MAC,iommu_platform=on,disable-legacy=on,romfile=" \
-		-append "$base $(mode_opts "$1") $NET_CMDLINE"
+	net_qemu_vm 1 1 1500 "$base $(mode_opts "$1") $NET_CMDLINE"
 }
 i=0
 while [ "$i" -lt "$runs" ]; do

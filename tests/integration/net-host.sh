@@ -31,6 +31,10 @@
 #                        command line words of the suite (MIB, MTU,
 #                        QUEUES, MAC $NET_MAC, h2g sha): CMD appends them.
 #   NET_VM_PID           the VMM's pid while CMD runs (for NET_SAMPLE).
+#   net_qemu_vm CPUS QUEUES MTU CMDLINE   a CMD for net_run: exec the peer
+#                        QEMU ($QEMU) on the default guest with
+#                        virtio-net-pci (modern, iommu_platform, vhost off)
+#                        on $NET_TAP behind virtio-iommu-pci
 #   NET_REPORT=FILE      a file CMD writes (vmm's --report): net_run prints
 #                        its lines as "NET-REPORT LINE" and removes it.
 
@@ -107,6 +111,20 @@ _net_sampler() { # PID OUT
 		echo "NET-SAMPLE $(net_uptime) ${_ns_cpu:-0} ${_ns_dev:-0 0}" >>"$2"
 		sleep 0.25
 	done
+}
+
+net_qemu_vm() {
+	_nq_mq=
+	[ "$2" -gt 1 ] && _nq_mq=",mq=on,vectors=$((2 * $2 + 2))"
+	# romfile=: no option ROM (the peer's package has none for virtio-net)
+	exec "$QEMU" -accel kvm -M q35 -cpu host -m 512 -smp "$1" -display none -nodefaults \
+		-no-reboot -serial stdio \
+		-kernel "$VMM_GUEST_OUT/bzImage" -initrd "$VMM_GUEST_OUT/initramfs.cpio" \
+		-device virtio-iommu-pci \
+		-device virtio-rng-pci,iommu_platform=on,disable-legacy=on \
+		-netdev "tap,id=n0,ifname=$NET_TAP,script=no,downscript=no,vhost=off,queues=$2" \
+		-device "virtio-net-pci,netdev=n0,mac=$NET_MAC,host_mtu=$3,iommu_platform=on,disable-legacy=on,romfile=$_nq_mq" \
+		-append "$4"
 }
 
 net_run() {

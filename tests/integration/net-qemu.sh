@@ -34,22 +34,12 @@ lib=$1 NET_TAPCTL=$2 mib=$3
 net_enter_netns "$0" "$@"
 base="console=ttyS0 panic=-1 quiet vmmguest.suites=iommu,net"
 # The VM: QEMU with the suite's command line (net_run sets NET_CMDLINE).
-# exec: the pid net_run watches is QEMU's.
 qemu_vm() { # CPUS QUEUES MTU IOMMU-MODE
 	case $4 in
 	strict) opts="iommu.strict=1 vmmtest.iommu_type=DMA" ;;
 	*) opts="vmmtest.iommu_type=DMA-FQ" ;;
 	esac
-	mq=
-	[ "$2" -gt 1 ] && mq=",mq=on,vectors=$((2 * $2 + 2))"
-	exec "$QEMU" -accel kvm -M q35 -cpu host -m 512 -smp "$1" -display none -nodefaults \
-		-no-reboot -serial stdio \
-		-kernel "$VMM_GUEST_OUT/bzImage" -initrd "$VMM_GUEST_OUT/initramfs.cpio" \
-		-device virtio-iommu-pci \
-		-device virtio-rng-pci,iommu_platform=on,disable-legacy=on \
-		-netdev "tap,id=n0,ifname=$NET_TAP,script=no,downscript=no,vhost=off,queues=$2" \
-		-device "virtio-net-pci,netdev=n0,mac=$NET_MAC,host_mtu=$3,iommu_platform=on,disable-legacy=on,romfile=$mq" \
-		-append "$base $opts vmmtest.net_tso=on $NET_CMDLINE"
+	net_qemu_vm "$1" "$2" "$3" "$base $opts vmmtest.net_tso=on $NET_CMDLINE"
 }
 qemu_net() { # LABEL CPUS QUEUES MTU IOMMU-MODE
 	net_run "$1" "$mib" "$4" "$3" 400 -- qemu_vm "$2" "$3" "$4" "$5" ||
