@@ -572,6 +572,22 @@ static void rx_single(struct dev *v)
 	is_int(0, v->fake.offload, "RX no MRG: no GUEST_* features, no TAP offloads");
 }
 
+/* A TX chain whose last descriptor points back at its first: the queue
+ * cannot go on, DEVICE_NEEDS_RESET, and nothing reaches the TAP. */
+static void tx_loop(struct dev *v)
+{
+	static uint8_t got[4096];
+	const uint64_t b = BUFS + 0x38000;
+	uint16_t head = v->tx.next;
+
+	guest_frame(b, 0, 0, 0, 0, 0, 60, 0x12);
+	dq_post(&v->tx, (struct seg[]){ { b, HDR, false }, { b + HDR, 60, false } }, 2);
+	vring_set_desc(&mem, v->tx.desc, (uint16_t)((head + 1) % QSZ), b + HDR, 60, VRING_DESC_F_NEXT, head);
+	kick(v, &v->tx);
+	ok(WAIT_UNTIL(dev_status(v) & VIRTIO_CONFIG_S_NEEDS_RESET), "TX: a looping chain: DEVICE_NEEDS_RESET");
+	is_int(-1, host_recv(&v->fake, 0, got, sizeof(got), false), "TX: nothing of it is sent");
+}
+
 static uint8_t ctrl_cmd(struct dev *v, uint8_t cls, uint8_t cmd, const void *data, size_t len,
 			uint32_t ack_len, uint32_t *used_len)
 {
@@ -736,6 +752,7 @@ int main(void)
 	/* Without MRG_RXBUF and the guest offloads. */
 	dev_up(&s, 2, 1, NULL, F(MRG_RXBUF) | F(GUEST_CSUM) | F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_ECN));
 	rx_single(&s);
+	tx_loop(&s);
 	dev_down(&s);
 
 	/* Two queue pairs, MQ. */
