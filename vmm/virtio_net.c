@@ -203,6 +203,8 @@ static void set_pairs(struct virtio_net *net, unsigned int n)
 		wake_pair(net, i);
 	}
 	net->curr_pairs = n;
+	if (n > net->most_pairs)
+		net->most_pairs = n;
 }
 
 /* The backend's offloads follow what the driver negotiated. */

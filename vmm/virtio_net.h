@@ -70,6 +70,7 @@ struct virtio_net {
 	struct virtio_dev_ops ops;  /* the queue count is the device's */
 	struct net_backend *be;
 	unsigned int max_pairs, curr_pairs;
+	unsigned int most_pairs;    /* the most the driver ever enabled (for the report) */
 	uint8_t mac[6], mac_default[6];
 	uint16_t mtu;
 	uint64_t offload_features;  /* driver features the backend's offloads were set for */

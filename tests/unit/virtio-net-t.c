@@ -664,6 +664,7 @@ static void ctrl_and_mq(struct dev *v)
 	is_int(VIRTIO_NET_OK, ctrl_cmd(v, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, "\1\0", 2, 1,
 				       &used), "ctrl: back to 1 queue pair: OK");
 	ok(!v->fake.be.attached[1], "MQ: TAP queue 1 detached again");
+	is_int(2, (int)v->net.most_pairs, "MQ: the report says up to 2 pairs were used");
 	/* Reset: the MAC given at creation comes back. */
 	vpci_wr(&v->d, VIRTIO_PCI_COMMON_STATUS, 1, 0);
 	is_int(0x11, (int)vpci_rd(&v->d, VPCI_DEVICE_OFF + 1, 1), "reset: the original MAC again");
