@@ -97,16 +97,16 @@ static void report_net(struct virtio_net *net, FILE *json)
 	char mac[18];
 
 	mac_str(net->mac, mac);
-	pr_info("net: %s virtio-net on TAP %s: mac %s, mtu %u, %u queue pairs (%u in use), "
+	pr_info("net: %s virtio-net on TAP %s: mac %s, mtu %u, %u queue pairs (up to %u used), "
 		"control commands %" PRIu64 " ok, %" PRIu64 " refused",
-		bdf.s, net->be->name, mac, net->mtu, net->max_pairs, net->curr_pairs, net->ctrl_ok,
+		bdf.s, net->be->name, mac, net->mtu, net->max_pairs, net->most_pairs, net->ctrl_ok,
 		net->ctrl_err);
 	if (json) {
 		fprintf(json, "{\"type\":\"net\",\"bdf\":\"%s\",\"tap\":", bdf.s);
 		json_string(json, net->be->name);
 		fprintf(json, ",\"mac\":\"%s\",\"mtu\":%u,\"queue_pairs\":%u,\"queue_pairs_used\":%u,"
 			"\"ctrl_ok\":%" PRIu64 ",\"ctrl_err\":%" PRIu64 "}\n", mac, net->mtu,
-			net->max_pairs, net->curr_pairs, net->ctrl_ok, net->ctrl_err);
+			net->max_pairs, net->most_pairs, net->ctrl_ok, net->ctrl_err);
 	}
 	for (unsigned int q = 0; q < net->max_pairs; q++) {
 		struct virtio_net_queue_stats rx, tx;

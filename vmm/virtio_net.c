@@ -203,6 +203,8 @@ static void set_pairs(struct virtio_net *net, unsigned int n)
 		wake_pair(net, i);
 	}
 	net->curr_pairs = n;
+	if (n > net->most_pairs)
+		net->most_pairs = n;
 }
 
 /* The backend's offloads follow what the driver negotiated. */
@@ -371,11 +373,26 @@ static void rx_run(struct virtio_net *net, struct virtio_net_pair *p, unsigned i
 
 /* ---- transmit ----------------------------------------------------------- */
 
-static int tx_send(struct virtio_net *net, struct virtio_net_pair *p, struct virtqueue *vq,
+/* Send tx_buf's frame: 0, -EAGAIN (the backend is full: try again when
+ * it can take it) or another -errno (dropped). */
+static int tx_write(struct virtio_net *net, struct virtio_net_pair *p)
+{
+	ssize_t n = write(net->be->fd[p->index], p->tx_buf, p->tx_len);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return -EAGAIN;
+	if (n != (ssize_t)p->tx_len)
+		return n < 0 ? -errno : -EIO;
+	p->tx.packets++;
+	p->tx.bytes += p->tx_len - VIRTIO_NET_HDR_LEN;
+	return 0;
+}
+
+/* A chain's frame into tx_buf (one snapshot), checked: 0 or -errno (drop). */
+static int tx_take(struct virtio_net *net, struct virtio_net_pair *p, struct virtqueue *vq,
 		   const struct vq_elem *e)
 {
 	uint64_t len = e->readable;
-	ssize_t n;
 
 	/* Too short for the header and an Ethernet header (header-only and
 	 * empty chains included), or longer than any frame. */
@@ -385,12 +402,25 @@ static int tx_send(struct virtio_net *net, struct virtio_net_pair *p, struct vir
 		return -EFAULT;   /* refused: the IOMMU recorded why; nothing is sent */
 	if (virtio_net_hdr_from_guest(p->tx_buf, net->vd.driver_features, len - VIRTIO_NET_HDR_LEN))
 		return -EINVAL;
-	n = write(net->be->fd[p->index], p->tx_buf, (size_t)len);
-	if (n != (ssize_t)len)
-		return n < 0 ? -errno : -EIO;
-	p->tx.packets++;
-	p->tx.bytes += len - VIRTIO_NET_HDR_LEN;
+	p->tx_len = (size_t)len;
 	return 0;
+}
+
+/* The frame the backend could not take before: sent now (or dropped),
+ * its chain completed; false if the backend is still full. */
+static bool tx_flush(struct virtio_net *net, struct virtio_net_pair *p, struct virtqueue *vq)
+{
+	int ret = tx_write(net, p);
+
+	if (ret == -EAGAIN)
+		return false;
+	if (ret)
+		p->tx.drops++;
+	p->tx_pending = false;
+	if (vq_push(vq, p->tx_head, 0))
+		return false;
+	virtio_queue_interrupt(&net->vd, 2 * p->index + 1);
+	return true;
 }
 
 static void tx_run(struct virtio_net *net, struct virtio_net_pair *p, unsigned int q)
@@ -399,10 +429,21 @@ static void tx_run(struct virtio_net *net, struct virtio_net_pair *p, unsigned i
 	unsigned int budget = NET_BUDGET;
 	bool used = false;
 
+	if (p->tx_pending && !tx_flush(net, p, vq))
+		return;   /* the pair's thread waits until the backend takes it */
 	while (budget && vq_pop(vq, p->elem) == 1) {
-		int ret = tx_send(net, p, vq, p->elem);
+		int ret = tx_take(net, p, vq, p->elem);
 
 		budget--;
+		if (!ret)
+			ret = tx_write(net, p);
+		if (ret == -EAGAIN) {
+			/* Backpressure, not a drop: keep the snapshot and its
+			 * chain, and stop taking frames the backend cannot take. */
+			p->tx_pending = true;
+			p->tx_head = p->elem->head;
+			break;
+		}
 		if (ret) {
 			p->tx.drops++;
 			if (ret == -EINVAL)
@@ -416,7 +457,7 @@ static void tx_run(struct virtio_net *net, struct virtio_net_pair *p, unsigned i
 	}
 	if (used)
 		virtio_queue_interrupt(&net->vd, q);
-	if (!budget) {
+	if (!budget && !p->tx_pending) {
 		/* More to send: after RX had its turn, through our own kick. */
 		uint64_t one = 1;
 
@@ -544,11 +585,19 @@ static void net_reset(struct virtio_dev *vd)
 	struct virtio_net *net = vd->priv;
 
 	memcpy(net->mac, net->mac_default, sizeof(net->mac));
-	for (unsigned int i = 0; i < net->max_pairs; i++)
-		if (net->pair[i].rx_pending) {
-			net->pair[i].rx_pending = false;
-			net->pair[i].rx.drops++;
+	for (unsigned int i = 0; i < net->max_pairs; i++) {
+		struct virtio_net_pair *p = &net->pair[i];
+
+		if (p->rx_pending) {
+			p->rx_pending = false;
+			p->rx.drops++;
 		}
+		if (p->tx_pending) {
+			/* Its chain belongs to the ring the driver just reset. */
+			p->tx_pending = false;
+			p->tx.drops++;
+		}
+	}
 	set_pairs(net, 1);
 	net->offload_set = false;
 }
@@ -584,8 +633,10 @@ static void *pair_thread(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&vd->lock);
-		/* Frames wait in the backend while the ring has no room. */
-		pfd[3].events = rx_wants_frames(net, p) ? POLLIN : 0;
+		/* Frames wait in the backend while the ring has no room; a
+		 * frame for a full backend waits for room there. */
+		pfd[3].events = (short)((rx_wants_frames(net, p) ? POLLIN : 0) |
+					(p->tx_pending && !p->backend_failed ? POLLOUT : 0));
 		pthread_mutex_unlock(&vd->lock);
 		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
@@ -599,6 +650,8 @@ static void *pair_thread(void *arg)
 			virtio_run_queue(vd, rxq, true);
 		if ((pfd[2].revents & POLLIN) && drain(pfd[2].fd))
 			virtio_run_queue(vd, txq, true);
+		if (pfd[3].revents & POLLOUT)
+			virtio_run_queue(vd, txq, false);
 		if (pfd[3].revents & POLLIN) {
 			virtio_run_queue(vd, rxq, false);
 		} else if (pfd[3].revents & (POLLERR | POLLHUP | POLLNVAL)) {

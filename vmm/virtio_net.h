@@ -55,7 +55,9 @@ struct virtio_net_pair {
 	bool thread_started;
 	bool rx_pending;            /* rx_buf holds a frame the queue has no room for yet */
 	bool backend_failed;        /* its backend queue gave an error: not polled any more */
-	size_t rx_len;
+	bool tx_pending;            /* tx_buf holds a frame the backend could not take yet */
+	uint16_t tx_head;           /* ... and its chain, to complete once it is sent */
+	size_t rx_len, tx_len;
 	uint8_t *rx_buf, *tx_buf;   /* VIRTIO_NET_BUF_SIZE each */
 	struct vq_elem *elem;
 	struct net_rx_buf *bufs;    /* the buffers one RX frame is gathered in */
@@ -68,6 +70,7 @@ struct virtio_net {
 	struct virtio_dev_ops ops;  /* the queue count is the device's */
 	struct net_backend *be;
 	unsigned int max_pairs, curr_pairs;
+	unsigned int most_pairs;    /* the most the driver ever enabled (for the report) */
 	uint8_t mac[6], mac_default[6];
 	uint16_t mtu;
 	uint64_t offload_features;  /* driver features the backend's offloads were set for */

@@ -90,8 +90,12 @@ expect_error "--net mtu=40" "from 68 to 65521" "$VMM" run --net tap=t0,mtu=40
 expect_error "--net mtu=70000" "from 68 to 65521" "$VMM" run --net tap=t0,mtu=70000
 expect_error "--net missing TAP" "no network interface 'vmm-no-tap'" \
 	"$VMM" run --kernel "$tmp/bzImage" --net tap=vmm-no-tap
-expect_error "--net on a device that is no TAP" "'lo' is not a TAP interface" \
-	"$VMM" run --kernel "$tmp/bzImage" --net tap=lo
+if [ -c /dev/net/tun ] && [ -r /dev/net/tun ]; then
+	expect_error "--net on a device that is no TAP" "'lo' is not a TAP interface" \
+		"$VMM" run --kernel "$tmp/bzImage" --net tap=lo
+else
+	for i in 1 2 3 4; do skip "--net on a device that is no TAP" "no /dev/net/tun to open"; done
+fi
 if [ "$is_root" = 1 ] && unshare -n true 2>/dev/null && unshare -n ip tuntap add dev t0 mode tap 2>/dev/null; then
 	expect_error "--net queues=2 on a single-queue TAP" "not a multi-queue TAP" \
 		unshare -n sh -c 'ip tuntap add dev t0 mode tap && exec "$@"' sh \

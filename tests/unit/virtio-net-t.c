@@ -24,6 +24,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -572,6 +573,22 @@ static void rx_single(struct dev *v)
 	is_int(0, v->fake.offload, "RX no MRG: no GUEST_* features, no TAP offloads");
 }
 
+/* A TX chain whose last descriptor points back at its first: the queue
+ * cannot go on, DEVICE_NEEDS_RESET, and nothing reaches the TAP. */
+static void tx_loop(struct dev *v)
+{
+	static uint8_t got[4096];
+	const uint64_t b = BUFS + 0x38000;
+	uint16_t head = v->tx.next;
+
+	guest_frame(b, 0, 0, 0, 0, 0, 60, 0x12);
+	dq_post(&v->tx, (struct seg[]){ { b, HDR, false }, { b + HDR, 60, false } }, 2);
+	vring_set_desc(&mem, v->tx.desc, (uint16_t)((head + 1) % QSZ), b + HDR, 60, VRING_DESC_F_NEXT, head);
+	kick(v, &v->tx);
+	ok(WAIT_UNTIL(dev_status(v) & VIRTIO_CONFIG_S_NEEDS_RESET), "TX: a looping chain: DEVICE_NEEDS_RESET");
+	is_int(-1, host_recv(&v->fake, 0, got, sizeof(got), false), "TX: nothing of it is sent");
+}
+
 static uint8_t ctrl_cmd(struct dev *v, uint8_t cls, uint8_t cmd, const void *data, size_t len,
 			uint32_t ack_len, uint32_t *used_len)
 {
@@ -647,6 +664,7 @@ static void ctrl_and_mq(struct dev *v)
 	is_int(VIRTIO_NET_OK, ctrl_cmd(v, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, "\1\0", 2, 1,
 				       &used), "ctrl: back to 1 queue pair: OK");
 	ok(!v->fake.be.attached[1], "MQ: TAP queue 1 detached again");
+	is_int(2, (int)v->net.most_pairs, "MQ: the report says up to 2 pairs were used");
 	/* Reset: the MAC given at creation comes back. */
 	vpci_wr(&v->d, VIRTIO_PCI_COMMON_STATUS, 1, 0);
 	is_int(0x11, (int)vpci_rd(&v->d, VPCI_DEVICE_OFF + 1, 1), "reset: the original MAC again");
@@ -710,6 +728,179 @@ static void iommu_dma(struct dev *v, struct viommu *iommu)
 	ok(!(dev_status(v) & VIRTIO_CONFIG_S_NEEDS_RESET), "IOMMU: refused data DMA does not break the device");
 }
 
+/* ---- both directions at once, with the device's real threads ---------- */
+
+#define STRESS_FRAMES 2000
+#define STRESS_RXBUF  2048
+#define STRESS_RX     (BUFS + 0x100000)   /* QSZ receive buffers */
+#define STRESS_TX     (BUFS + 0x200000)   /* QSZ transmit slots of VIRTIO_NET_BUF_SIZE / 8 */
+#define STRESS_TXSLOT 0x4000u
+
+/* Frame i: its length and byte j of it (the first four bytes are i). */
+static size_t stress_len(unsigned int i)
+{
+	return 60 + (i * 37u) % 6000;
+}
+
+static uint8_t stress_byte(unsigned int i, size_t j)
+{
+	return j < 4 ? (uint8_t)(i >> (8 * j)) : (uint8_t)(i * 7 + j);
+}
+
+static struct dev *stress_dev;
+static unsigned int stress_bad_tx;
+
+static void *stress_host_send(void *arg)
+{
+	static uint8_t buf[HDR + 8192];
+	struct dev *v = arg;
+
+	for (unsigned int i = 0; i < STRESS_FRAMES; i++) {
+		size_t len = stress_len(i);
+
+		memset(buf, 0, HDR);
+		for (size_t j = 0; j < len; j++)
+			buf[HDR + j] = stress_byte(i, j);
+		while (write(v->fake.peer[0], buf, HDR + len) < 0) {
+			if (errno != EAGAIN)
+				return NULL;
+			usleep(200);
+		}
+	}
+	return NULL;
+}
+
+static void *stress_host_recv(void *arg)
+{
+	static uint8_t buf[VIRTIO_NET_BUF_SIZE];
+	struct dev *v = arg;
+	unsigned int i = 0, idle = 0;
+
+	while (i < STRESS_FRAMES && idle < 20000) {
+		ssize_t n = read(v->fake.peer[0], buf, sizeof(buf));
+		size_t len = stress_len(i);
+		bool same = n == (ssize_t)(HDR + len);
+
+		if (n < 0) {
+			idle++;
+			usleep(500);
+			continue;
+		}
+		idle = 0;
+		for (size_t j = 0; same && j < len; j++)
+			same = buf[HDR + j] == stress_byte(i, j);
+		if (!same && !__atomic_fetch_add(&stress_bad_tx, 1, __ATOMIC_SEQ_CST))
+			diag("stress: host frame %u: %zd bytes, want %zu; starts %02x%02x%02x%02x", i, n,
+			     HDR + len, buf[HDR], buf[HDR + 1], buf[HDR + 2], buf[HDR + 3]);
+		i++;
+	}
+	if (i < STRESS_FRAMES)
+		__atomic_fetch_add(&stress_bad_tx, STRESS_FRAMES - i, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* The driver's transmit side: a frame in each free slot, kicks, and the
+ * slots back as the device uses them. */
+static void *stress_driver_tx(void *arg)
+{
+	struct dev *v = arg;
+	unsigned int sent = 0, done = 0, idle = 0;
+
+	while (done < STRESS_FRAMES && idle < 20000) {
+		uint16_t used = dq_used_idx(&v->tx);
+
+		if (used != (uint16_t)done) {
+			done += (uint16_t)(used - (uint16_t)done);
+			idle = 0;
+		}
+		if (sent < STRESS_FRAMES && sent - done < QSZ) {
+			uint64_t slot = STRESS_TX + (uint64_t)(sent % QSZ) * STRESS_TXSLOT;
+			size_t len = stress_len(sent);
+			uint8_t *p = guest_mem_ptr(&mem, slot, HDR + len);
+
+			memset(p, 0, HDR);
+			for (size_t j = 0; j < len; j++)
+				p[HDR + j] = stress_byte(sent, j);
+			dq_post(&v->tx, (struct seg[]){ { slot, (uint32_t)(HDR + len), false } }, 1);
+			kick(v, &v->tx);
+			sent++;
+			continue;
+		}
+		idle++;
+		usleep(500);
+	}
+	return NULL;
+}
+
+static void stress(struct dev *v)
+{
+	static uint8_t frame[VIRTIO_NET_BUF_SIZE];
+	unsigned int got = 0, bad = 0, idle = 0;
+	uint16_t seen = 0;
+	size_t have = 0, want_bufs = 0, bufs = 0;
+	pthread_t send, recv, drv;
+
+	stress_dev = v;
+	for (unsigned int b = 0; b < QSZ; b++)
+		dq_post(&v->rx, (struct seg[]){ { STRESS_RX + (uint64_t)b * STRESS_RXBUF, STRESS_RXBUF, true } }, 1);
+	kick(v, &v->rx);
+	if (pthread_create(&send, NULL, stress_host_send, v) || pthread_create(&recv, NULL, stress_host_recv, v) ||
+	    pthread_create(&drv, NULL, stress_driver_tx, v))
+		bail("threads");
+	/* The driver's receive side: reassemble merged buffers, give each
+	 * buffer back at once. */
+	while (got < STRESS_FRAMES && idle < 20000) {
+		uint32_t id, len;
+		const uint8_t *p;
+
+		if (dq_used_idx(&v->rx) == seen) {
+			idle++;
+			usleep(500);
+			continue;
+		}
+		idle = 0;
+		dq_used(&v->rx, seen++, &id, &len);
+		p = guest_mem_ptr(&mem, STRESS_RX + (uint64_t)(id % QSZ) * STRESS_RXBUF, STRESS_RXBUF);
+		if (!bufs) {
+			want_bufs = le16toh(((const struct virtio_net_hdr_mrg_rxbuf *)p)->num_buffers);
+			have = 0;
+		}
+		if (len <= STRESS_RXBUF && have + len <= sizeof(frame))
+			memcpy(frame + have, p, len);
+		have += len;
+		bufs++;
+		/* The buffer goes back: its descriptor is the next one, in order. */
+		dq_post(&v->rx, (struct seg[]){ { STRESS_RX + (uint64_t)(id % QSZ) * STRESS_RXBUF, STRESS_RXBUF,
+						  true } }, 1);
+		kick(v, &v->rx);
+		if (bufs < want_bufs)
+			continue;
+		if (have != HDR + stress_len(got))
+			bad++;
+		else
+			for (size_t j = 0; j < stress_len(got); j++)
+				if (frame[HDR + j] != stress_byte(got, j)) {
+					bad++;
+					break;
+				}
+		got++;
+		bufs = 0;
+	}
+	pthread_join(send, NULL);
+	pthread_join(recv, NULL);
+	pthread_join(drv, NULL);
+	is_int(STRESS_FRAMES, got, "stress: all %d frames from the host arrive, RX and TX running at once",
+	       STRESS_FRAMES);
+	is_int(0, bad, "stress: each in order, merged correctly, byte for byte");
+	is_int(0, stress_bad_tx, "stress: all %d frames of the guest reach the host, in order, byte for byte",
+	       STRESS_FRAMES);
+	ok(rx_stats(v, 0).packets == STRESS_FRAMES && tx_stats(v, 0).packets == STRESS_FRAMES &&
+	   !rx_stats(v, 0).drops && !tx_stats(v, 0).drops, "stress: the counters say so");
+	diag("stress: rx %llu frames, %llu drops; tx %llu frames, %llu drops",
+	     (unsigned long long)rx_stats(v, 0).packets, (unsigned long long)rx_stats(v, 0).drops,
+	     (unsigned long long)tx_stats(v, 0).packets, (unsigned long long)tx_stats(v, 0).drops);
+}
+
 int main(void)
 {
 	static struct dev a, s, m, i;
@@ -736,7 +927,13 @@ int main(void)
 	/* Without MRG_RXBUF and the guest offloads. */
 	dev_up(&s, 2, 1, NULL, F(MRG_RXBUF) | F(GUEST_CSUM) | F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_ECN));
 	rx_single(&s);
+	tx_loop(&s);
 	dev_down(&s);
+
+	/* Both directions at once (EVENT_IDX, MRG_RXBUF). */
+	dev_up(&a, 2, 1, NULL, 0);
+	stress(&a);
+	dev_down(&a);
 
 	/* Two queue pairs, MQ. */
 	dev_up(&m, 2, 2, NULL, 0);
