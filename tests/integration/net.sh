@@ -97,10 +97,8 @@ for run in strict-mq:2:1500 lazy-jumbo:1:9000 untrusted:1:1500; do
 
 	# The device as configured, and its counters against the traffic.
 	net=$(grep '^{"type":"net",' "$tmp/$label.json")
-	# (queue_pairs_used is the count at exit: a guest that powered off
-	# reset the device, back to 1; the per-queue counters show the use.)
-	ok 'printf "%s" "$net" | grep -q "\"mac\":\"52:54:00:12:34:56\",\"mtu\":$mtu,\"queue_pairs\":$queues,"' \
-		"$label: report: the device had the MAC, MTU $mtu and $queues queue pair(s) ($net)"
+	ok 'printf "%s" "$net" | grep -q "\"mac\":\"52:54:00:12:34:56\",\"mtu\":$mtu,\"queue_pairs\":$queues,\"queue_pairs_used\":$queues,"' \
+		"$label: report: the device had the MAC, MTU $mtu and $queues queue pair(s), all used ($net)"
 	tx=$(report_sum "$tmp/$label.json" net_queue tx_bytes)
 	rx=$(report_sum "$tmp/$label.json" net_queue rx_bytes)
 	drops=$(($(report_sum "$tmp/$label.json" net_queue tx_drops) + $(report_sum "$tmp/$label.json" net_queue rx_drops)))
