@@ -18,6 +18,7 @@
 noinst_PROGRAMS += guest/vmm-guest
 guest_vmm_guest_SOURCES = \
 	guest/vmm-guest.c \
+	guest/ethtool.c guest/ethtool.h \
 	guest/gtap.c guest/gtap.h \
 	guest/suites.h \
 	guest/suite-boot.c
@@ -45,7 +46,7 @@ AM_DISTCHECK_CONFIGURE_FLAGS = \
 
 # Shell suites (busybox sh), run by /init like the built-in ones.
 GUEST_SHELL_SUITES = guest/suites/iommu guest/suites/blk guest/suites/dmatest \
-	guest/suites/untrusted
+	guest/suites/untrusted guest/suites/net
 EXTRA_DIST += guest/suites/tap.sh $(GUEST_SHELL_SUITES)
 
 # Out-of-tree kernel modules for the guest: first the guest kernel and a

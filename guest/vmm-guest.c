@@ -6,9 +6,12 @@
  *                                 the VMM's boot-timer device
  *   vmm-guest suite NAME          run guest TAP suite NAME on stdout
  *   vmm-guest list-suites         name the suites this binary knows
+ *   vmm-guest ethtool IFACE       IFACE's offloads and driver statistics
+ *                                 (guest/ethtool.c)
  *
  * Built static, it runs from the busybox initramfs (see guest/init.sh).
  */
+#include "guest/ethtool.h"
 #include "guest/gtap.h"
 #include "guest/suites.h"
 
@@ -34,7 +37,8 @@ static int usage(FILE *out, int status)
 	fprintf(out,
 		"usage: vmm-guest boot-timer [BYTE]\n"
 		"       vmm-guest suite NAME\n"
-		"       vmm-guest list-suites\n");
+		"       vmm-guest list-suites\n"
+		"       vmm-guest ethtool IFACE\n");
 	return status;
 }
 
@@ -108,6 +112,8 @@ int main(int argc, char **argv)
 		return cmd_boot_timer(argc, argv);
 	if (strcmp(argv[1], "suite") == 0 && argc == 3)
 		return cmd_suite(argv[2]);
+	if (strcmp(argv[1], "ethtool") == 0 && argc == 3)
+		return cmd_ethtool(argv[2]);
 	if (strcmp(argv[1], "list-suites") == 0) {
 		for (const struct guest_suite *s = guest_suites; s->name; s++)
 			printf("%s\t%s\n", s->name, s->summary);

@@ -88,6 +88,9 @@ void cli_usage(FILE *f)
 "  --console FILE    write the guest's serial console (COM1) to FILE, not stdout\n"
 "  --timeout SEC     stop the guest after SEC seconds (exit status 7)\n"
 "  --disk PATH[,ro]  a virtio-blk disk on a raw image (up to %d)\n"
+"  --net tap=NAME[,mac=MAC][,queues=N][,mtu=N]\n"
+"                    a virtio-net device on the existing TAP interface NAME\n"
+"                    (N queue pairs, 1-%d; mtu %d-%d, default the TAP's; up to %d)\n"
 "  --no-iommu        endpoints are not behind the virtio-iommu\n"
 "  --no-rng          no virtio-rng device\n"
 "  --dmatest [width=N][,untrusted]\n"
@@ -108,12 +111,13 @@ void cli_usage(FILE *f)
 "             3 guest reboot, 4 triple fault, 5 KVM internal error,\n"
 "             6 stopped (signal or Ctrl-A x), 7 timeout,\n"
 "             8 stopped at a DMA-API violation (--dma-errors=fatal)\n",
-		VMM_MAX_CPUS, VMM_MAX_DISKS, VMM_MAX_DMATEST);
+		VMM_MAX_CPUS, VMM_MAX_DISKS, VMM_MAX_NET_QUEUES, VMM_MIN_NET_MTU, VMM_MAX_NET_MTU,
+		VMM_MAX_NETS, VMM_MAX_DMATEST);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS,
        OPT_CONSOLE, OPT_TIMEOUT, OPT_DISK, OPT_NO_IOMMU, OPT_NO_RNG, OPT_REPORT,
-       OPT_DMATEST, OPT_UNTRUSTED, OPT_BOUNCE_POOL, OPT_DMA_ERRORS };
+       OPT_DMATEST, OPT_UNTRUSTED, OPT_BOUNCE_POOL, OPT_DMA_ERRORS, OPT_NET };
 
 static const struct option run_options[] = {
 	{ "kernel",  required_argument, NULL, OPT_KERNEL },
@@ -124,6 +128,7 @@ static const struct option run_options[] = {
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "disk",    required_argument, NULL, OPT_DISK },
+	{ "net",     required_argument, NULL, OPT_NET },
 	{ "no-iommu", no_argument,      NULL, OPT_NO_IOMMU },
 	{ "no-rng",  no_argument,       NULL, OPT_NO_RNG },
 	{ "report",  required_argument, NULL, OPT_REPORT },
@@ -174,6 +179,107 @@ static int parse_dmatest(struct vmm_config *cfg, const char *optarg, char *err, 
 			key++;
 	}
 	cfg->ndmatest++;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "52:54:00:12:34:56": six hex pairs, a unicast address other than zero. */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	bool zero = true;
+
+	if (strlen(s) != 17)
+		return -1;
+	for (unsigned int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -1;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+		zero &= !mac[i];
+	}
+	return (mac[0] & 1) || zero ? -1 : 0;
+}
+
+/* What Linux takes as an interface name: 1-15 bytes, not "." or "..",
+ * no '/', ':' or white space. */
+static bool valid_ifname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 15 || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	return strcspn(s, "/: \t\n\r\v\f") == n;
+}
+
+#define NET_USAGE "(--net tap=NAME[,mac=MAC][,queues=N][,mtu=N])"
+
+/* --net tap=NAME[,mac=MAC][,queues=N][,mtu=N]; optarg is not modified. */
+static int parse_net(struct vmm_config *cfg, const char *optarg, char *err, size_t errlen)
+{
+	unsigned int i = cfg->nnets;
+	const char *key = optarg;
+	bool have_tap = false;
+
+	if (i == VMM_MAX_NETS)
+		return fail(err, errlen, "--net: at most %d network devices", VMM_MAX_NETS);
+	memset(&cfg->net[i], 0, sizeof(cfg->net[i]));
+	cfg->net[i].queues = 1;
+	while (*key) {
+		size_t n = strcspn(key, ",");
+		char buf[64];
+		const char *val;
+		unsigned long v;
+
+		if (n >= sizeof(buf))
+			return fail(err, errlen, "--net: '%.*s...' is too long " NET_USAGE, 20, key);
+		memcpy(buf, key, n);
+		buf[n] = '\0';
+		val = strchr(buf, '=') ? strchr(buf, '=') + 1 : NULL;
+		if (!strncmp(buf, "tap=", 4)) {
+			if (!valid_ifname(val))
+				return fail(err, errlen, "--net tap='%s': not an interface name (1-15 "
+					    "characters, no '/', ':' or spaces)", val);
+			snprintf(cfg->net[i].tap, sizeof(cfg->net[i].tap), "%s", val);
+			have_tap = true;
+		} else if (!strncmp(buf, "mac=", 4)) {
+			if (parse_mac(val, cfg->net[i].mac))
+				return fail(err, errlen, "--net mac='%s': not a unicast MAC address like "
+					    "52:54:00:12:34:56", val);
+			cfg->net[i].has_mac = true;
+		} else if (!strncmp(buf, "queues=", 7)) {
+			if (parse_uint(val, 1, VMM_MAX_NET_QUEUES, &v))
+				return fail(err, errlen, "--net queues='%s': must be a number from 1 to %d",
+					    val, VMM_MAX_NET_QUEUES);
+			cfg->net[i].queues = (unsigned int)v;
+		} else if (!strncmp(buf, "mtu=", 4)) {
+			if (parse_uint(val, VMM_MIN_NET_MTU, VMM_MAX_NET_MTU, &v))
+				return fail(err, errlen, "--net mtu='%s': must be a number from %d to %d",
+					    val, VMM_MIN_NET_MTU, VMM_MAX_NET_MTU);
+			cfg->net[i].mtu = (unsigned int)v;
+		} else {
+			return fail(err, errlen, "--net: unknown key '%s' " NET_USAGE, buf);
+		}
+		key += n;
+		if (*key == ',')
+			key++;
+	}
+	if (!have_tap)
+		return fail(err, errlen, "--net: which TAP? tap=NAME is missing " NET_USAGE);
+	for (unsigned int j = 0; j < i; j++)
+		if (!strcmp(cfg->net[j].tap, cfg->net[i].tap))
+			return fail(err, errlen, "--net: TAP '%s' given twice", cfg->net[i].tap);
+	cfg->nnets++;
 	return 0;
 }
 
@@ -280,6 +386,10 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 			if (!optarg && optind < argc && argv[optind][0] != '-')
 				optarg = argv[optind++];
 			if (parse_dmatest(cfg, optarg, err, errlen))
+				return -1;
+			break;
+		case OPT_NET:
+			if (parse_net(cfg, optarg, err, errlen))
 				return -1;
 			break;
 		case OPT_UNTRUSTED: cfg->untrusted = true; break;

@@ -12,6 +12,10 @@
 #define VMM_DEFAULT_MEM (512ull << 20)
 #define VMM_MAX_DISKS 4
 #define VMM_MAX_DMATEST 4
+#define VMM_MAX_NETS 4
+#define VMM_MAX_NET_QUEUES 8       /* queue pairs of one --net */
+#define VMM_MIN_NET_MTU 68         /* IPv4's minimum */
+#define VMM_MAX_NET_MTU 65521      /* a TAP's largest: 65535 less the Ethernet header */
 #define VMM_DEFAULT_BOUNCE_POOL (64ull << 20)
 #define VMM_MIN_BOUNCE_POOL (256ull << 10)
 #define VMM_MAX_BOUNCE_POOL (4ull << 30)
@@ -40,6 +44,15 @@ struct vmm_config {
 		bool untrusted;         /* below its own external-facing root port */
 	} dmatest[VMM_MAX_DMATEST];
 	unsigned int ndmatest;
+	/* --net tap=NAME[,mac=MAC][,queues=N][,mtu=N]: virtio-net devices */
+	struct {
+		char tap[16];           /* the TAP interface (IFNAMSIZ) */
+		uint8_t mac[6];
+		bool has_mac;           /* else a default one */
+		unsigned int queues;    /* queue pairs */
+		unsigned int mtu;       /* 0: the TAP's own */
+	} net[VMM_MAX_NETS];
+	unsigned int nnets;
 	/* --untrusted: every endpoint below its own external-facing PCIe root
 	 * port, so that the guest treats it as untrusted (sub-page bouncing,
 	 * strict invalidation). */

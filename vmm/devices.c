@@ -2,12 +2,13 @@
 /*
  * The machine's PCI devices: the virtio-iommu in slot 1, the endpoints
  * behind it (virtio-rng in slot 2, virtio-blk disks from slot 3, dmatest
- * devices from slot 8; untrusted ones below root ports in those slots, see
+ * devices from slot 8, virtio-net from slot 12; untrusted ones below root ports in those slots, see
  * devices_plan()).  The exit report is vmm/report.c's.
  */
 #include "vmm/devices.h"
 #include "vmm/dmatest.h"
 #include "vmm/log.h"
+#include "vmm/net_tap.h"
 #include "vmm/sanitizer.h"
 
 #include <errno.h>
@@ -142,6 +143,53 @@ static int add_dmatest(struct machine *m, const struct vmm_config *cfg, unsigned
 	return 0;
 }
 
+_Static_assert(VMM_MAX_NET_QUEUES == VIRTIO_NET_MAX_PAIRS, "--net queues= and the device agree");
+
+/* A locally administered unicast address, one per --net, unless mac= says. */
+static void default_mac(unsigned int i, uint8_t mac[6])
+{
+	const uint8_t base[6] = { 0x02, 0x76, 0x6d, 0x6d, 0x00, 0x01 };   /* 02 "vmm" 00 01 */
+
+	memcpy(mac, base, 6);
+	mac[5] = (uint8_t)(mac[5] + i);
+}
+
+/* virtio-net i of cfg on its TAP, where the plan puts it. */
+static int add_net(struct machine *m, const struct vmm_config *cfg, unsigned int i,
+		   const struct devices_plan *plan)
+{
+	struct net_backend *be = &m->net_backend[i];
+	unsigned int mtu = cfg->net[i].mtu;
+	uint8_t mac[6];
+	char err[256];
+	int ret;
+
+	ret = net_tap_open(be, cfg->net[i].tap, cfg->net[i].queues, &mtu, err, sizeof(err));
+	if (ret) {
+		pr_err("--net tap=%s: %s", cfg->net[i].tap, err);
+		return ret;
+	}
+	m->net[i] = calloc(1, sizeof(*m->net[i]));
+	if (!m->net[i])
+		return -ENOMEM;
+	m->nnet = i + 1;   /* from here on devices_destroy() closes its TAP */
+	if (cfg->net[i].has_mac)
+		memcpy(mac, cfg->net[i].mac, sizeof(mac));
+	else
+		default_mac(i, mac);
+	ret = virtio_net_create(m->net[i], &m->pci, DEVICES_SLOT_NET0 + i, &m->virtio_host, m->viommu,
+				be, mac, (uint16_t)(mtu > UINT16_MAX ? UINT16_MAX : mtu));
+	if (ret) {
+		pr_err("--net tap=%s: cannot create the virtio-net device: %s", cfg->net[i].tap,
+		       strerror(-ret));
+		return ret;
+	}
+	ret = place_virtio(m, plan, &plan->net[i], &m->net[i]->vd);
+	if (ret)
+		return ret;
+	return attach_endpoint(m, &m->net[i]->vd.dma, m->net[i]->vd.ops->name);
+}
+
 int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_config *acfg)
 {
 	struct devices_plan plan;
@@ -228,7 +276,19 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		if (ret)
 			return ret;
 	}
+	for (unsigned int i = 0; i < cfg->nnets; i++) {
+		ret = add_net(m, cfg, i, &plan);
+		if (ret)
+			return ret;
+	}
 	return 0;
+}
+
+/* The virtio devices, for i in [0, virtio_count(m)): the IOMMU, the rng,
+ * the disks, the network devices (any of them may be absent: NULL). */
+static unsigned int virtio_count(const struct machine *m)
+{
+	return 2 + m->nblk + m->nnet;
 }
 
 static struct virtio_dev *each_dev(struct machine *m, unsigned int i)
@@ -237,12 +297,17 @@ static struct virtio_dev *each_dev(struct machine *m, unsigned int i)
 		return m->iommu_dev ? &m->iommu_dev->vd : NULL;
 	if (i == 1)
 		return m->rng ? &m->rng->vd : NULL;
-	return i - 2 < m->nblk ? &m->blk[i - 2]->vd : NULL;
+	if (i - 2 < m->nblk)
+		return &m->blk[i - 2]->vd;
+	i -= 2 + m->nblk;
+	/* ops is set once virtio_pci_init() ran: a device whose creation
+	 * failed before that has none. */
+	return i < m->nnet && m->net[i] && m->net[i]->vd.ops ? &m->net[i]->vd : NULL;
 }
 
 int devices_start(struct machine *m)
 {
-	for (unsigned int i = 0; i < 2 + m->nblk; i++) {
+	for (unsigned int i = 0; i < virtio_count(m); i++) {
 		struct virtio_dev *vd = each_dev(m, i);
 		int ret;
 
@@ -270,7 +335,7 @@ void devices_stop(struct machine *m)
 {
 	for (unsigned int i = 0; i < m->ndmatest; i++)
 		dmatest_stop(m->dmatest[i]);
-	for (unsigned int i = 0; i < 2 + m->nblk; i++) {
+	for (unsigned int i = 0; i < virtio_count(m); i++) {
 		struct virtio_dev *vd = each_dev(m, i);
 
 		if (vd && vd->kick_fd >= 0)
@@ -280,7 +345,7 @@ void devices_stop(struct machine *m)
 
 void devices_dump_state(struct machine *m, const char *why)
 {
-	for (unsigned int i = 0; i < 2 + m->nblk; i++) {
+	for (unsigned int i = 0; i < virtio_count(m); i++) {
 		struct virtio_dev *vd = each_dev(m, i);
 
 		if (vd)
@@ -295,6 +360,13 @@ void devices_destroy(struct machine *m)
 		virtio_blk_destroy(m->blk[i]);
 		free(m->blk[i]);
 	}
+	for (unsigned int i = 0; i < m->nnet; i++) {
+		if (m->net[i])
+			virtio_net_destroy(m->net[i]);
+		free(m->net[i]);
+		m->net_backend[i].close(&m->net_backend[i]);
+	}
+	m->nnet = 0;
 	free(m->rng);
 	if (m->iommu_dev) {
 		free(m->iommu_dev->req_buf);

@@ -23,6 +23,7 @@ vmm_libvmmcore_a_SOURCES = \
 	vmm/virtqueue.c vmm/virtqueue.h \
 	vmm/virtio_pci.c vmm/virtio_pci.h \
 	vmm/virtio_blk.c vmm/virtio_rng.c vmm/virtio_iommu.c vmm/virtio_devices.h \
+	vmm/virtio_net.c vmm/virtio_net.h vmm/net_tap.c vmm/net_tap.h \
 	vmm/exit_codes.h vmm/layout.h
 nodist_vmm_libvmmcore_a_SOURCES = vmm/dsdt.hex
 

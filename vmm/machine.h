@@ -17,6 +17,7 @@
 #include "vmm/serial.h"
 #include "vmm/pci.h"
 #include "vmm/virtio_devices.h"
+#include "vmm/virtio_net.h"
 
 struct machine;
 struct dmatest;
@@ -59,6 +60,9 @@ struct machine {
 	unsigned int nblk;
 	struct dmatest *dmatest[VMM_MAX_DMATEST];
 	unsigned int ndmatest;
+	struct virtio_net *net[VMM_MAX_NETS];
+	struct net_backend net_backend[VMM_MAX_NETS];   /* their TAPs */
+	unsigned int nnet;
 
 	/* The DMA sanitizer's policy (vmm/sanitizer.c): bounce pool,
 	 * violation handling. */

@@ -83,6 +83,47 @@ static void report_violation(void *opaque, const struct viommu_violation_record 
 		fprintf(ctx->json, "%s\n", buf);
 }
 
+static void mac_str(const uint8_t mac[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+}
+
+/* A network device: one line for it, one per queue pair with each
+ * direction's frames, bytes (without the virtio-net header) and drops. */
+static void report_net(struct virtio_net *net, FILE *json)
+{
+	struct pci_bdf_str bdf = pci_bdf_str(net->vd.dma.endpoint);
+	char mac[18];
+
+	mac_str(net->mac, mac);
+	pr_info("net: %s virtio-net on TAP %s: mac %s, mtu %u, %u queue pairs (up to %u used), "
+		"control commands %" PRIu64 " ok, %" PRIu64 " refused",
+		bdf.s, net->be->name, mac, net->mtu, net->max_pairs, net->most_pairs, net->ctrl_ok,
+		net->ctrl_err);
+	if (json) {
+		fprintf(json, "{\"type\":\"net\",\"bdf\":\"%s\",\"tap\":", bdf.s);
+		json_string(json, net->be->name);
+		fprintf(json, ",\"mac\":\"%s\",\"mtu\":%u,\"queue_pairs\":%u,\"queue_pairs_used\":%u,"
+			"\"ctrl_ok\":%" PRIu64 ",\"ctrl_err\":%" PRIu64 "}\n", mac, net->mtu,
+			net->max_pairs, net->most_pairs, net->ctrl_ok, net->ctrl_err);
+	}
+	for (unsigned int q = 0; q < net->max_pairs; q++) {
+		struct virtio_net_queue_stats rx, tx;
+
+		virtio_net_stats(net, q, &rx, &tx);
+		pr_info("net: %s queue pair %u: rx %" PRIu64 " frames, %" PRIu64 " bytes, %" PRIu64
+			" dropped; tx %" PRIu64 " frames, %" PRIu64 " bytes, %" PRIu64 " dropped",
+			bdf.s, q, rx.packets, rx.bytes, rx.drops, tx.packets, tx.bytes, tx.drops);
+		if (json)
+			fprintf(json, "{\"type\":\"net_queue\",\"bdf\":\"%s\",\"queue_pair\":%u,"
+				"\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_drops\":%" PRIu64
+				",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64 ",\"tx_drops\":%" PRIu64
+				"}\n", bdf.s, q, rx.packets, rx.bytes, rx.drops, tx.packets, tx.bytes,
+				tx.drops);
+	}
+}
+
 int report_write(struct machine *m, FILE *json)
 {
 	struct report_ctx ctx = { .json = json };
@@ -108,6 +149,9 @@ int report_write(struct machine *m, FILE *json)
 				bdf.s, dmatest_name(m->dmatest[i]), s.commands, s.failed, s.bytes_moved,
 				s.violations, s.leaks_found, s.bounce_exhausted);
 	}
+	for (unsigned int i = 0; i < m->nnet; i++)
+		if (m->net[i] && m->net[i]->vd.ops)
+			report_net(m->net[i], json);
 	if (m->bounce) {
 		swiotlb_for_each_account(m->bounce, report_account, &ctx);
 		swiotlb_pool_stats(m->bounce, &pool);

@@ -261,12 +261,19 @@ static void common_write(struct virtio_dev *vd, unsigned int off, unsigned int s
 	}
 }
 
+bool virtio_queue_ready(const struct virtio_dev *vd, unsigned int q)
+{
+	return (vd->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vd->status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
+	       q < vd->ops->num_queues && vd->vq[q].enabled && !vd->vq[q].broken && vd->bus_master;
+}
+
 /* Run the device model on queue q (any thread).  Without bus mastering
  * the kick waits: config_written() looks at every queue once BME is set. */
-static void process_queue(struct virtio_dev *vd, unsigned int q)
+void virtio_run_queue(struct virtio_dev *vd, unsigned int q, bool kicked)
 {
 	pthread_mutex_lock(&vd->lock);
-	vd->notifies++;
+	if (kicked)
+		vd->notifies++;
 	if ((vd->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vd->status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
 	    vd->vq[q].enabled && vd->bus_master) {
 		vd->ops->queue_notify(vd, q);
@@ -323,7 +330,7 @@ static void bar_write(struct pci_device *pdev, unsigned int bar, uint64_t off, u
 		unsigned int q = (unsigned int)((off - VPCI_NOTIFY_OFF) / VPCI_NOTIFY_MULT);
 
 		if (vd->ops->sync_notify) {
-			process_queue(vd, q);
+			virtio_run_queue(vd, q, true);
 			return;
 		}
 		if (write(vd->notify_fd[q], &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -388,7 +395,7 @@ static void config_written(struct pci_device *pdev, unsigned int offset, unsigne
 	unsigned int cap = msix_cap_offset(vd);
 
 	/* Bus Master Enable: the device may DMA and send MSI-X messages (off:
-	 * once this write returns, no queue is served -- process_queue holds
+	 * once this write returns, no queue is served -- virtio_run_queue holds
 	 * the lock -- and no message is sent).  Turned on: what waited for
 	 * it, kicks and pending vectors, goes now. */
 	if (offset <= PCI_COMMAND && offset + size > PCI_COMMAND) {
@@ -517,8 +524,10 @@ static void *io_thread(void *arg)
 	struct pollfd pfd[VIRTIO_MAX_QUEUES + 2];
 	unsigned int nq = vd->ops->num_queues;
 
+	/* A queue the device's own threads serve is not polled here (fd -1). */
 	for (unsigned int q = 0; q < nq; q++)
-		pfd[q] = (struct pollfd){ .fd = vd->notify_fd[q], .events = POLLIN };
+		pfd[q] = (struct pollfd){ .fd = q < vd->ops->device_thread_queues ? -1 : vd->notify_fd[q],
+					  .events = POLLIN };
 	pfd[nq] = (struct pollfd){ .fd = vd->kick_fd, .events = POLLIN };
 	pfd[nq + 1] = (struct pollfd){ .fd = vd->stop_fd, .events = POLLIN };
 	for (;;) {
@@ -532,7 +541,7 @@ static void *io_thread(void *arg)
 		for (unsigned int q = 0; q < nq; q++) {
 			if (!(pfd[q].revents & POLLIN) || !drain(pfd[q].fd))
 				continue;
-			process_queue(vd, q);
+			virtio_run_queue(vd, q, true);
 		}
 		if ((pfd[nq].revents & POLLIN) && drain(vd->kick_fd) && vd->ops->kicked) {
 			pthread_mutex_lock(&vd->lock);
@@ -550,15 +559,26 @@ int virtio_pci_start(struct virtio_dev *vd)
 
 	register_notify(vd, pci_memory_enabled(&vd->pci) ? vd->pci.bar[0].addr : 0);
 	ret = -pthread_create(&vd->thread, NULL, io_thread, vd);
-	if (!ret)
-		vd->thread_started = true;
-	return ret;
+	if (ret)
+		return ret;
+	vd->thread_started = true;
+	if (vd->ops->start) {
+		ret = vd->ops->start(vd);
+		if (ret)
+			return ret;
+		vd->device_threads_started = true;
+	}
+	return 0;
 }
 
 void virtio_pci_stop(struct virtio_dev *vd)
 {
 	uint64_t one = 1;
 
+	if (vd->device_threads_started) {
+		vd->ops->stop(vd);
+		vd->device_threads_started = false;
+	}
 	if (vd->thread_started) {
 		if (write(vd->stop_fd, &one, sizeof(one)) != sizeof(one))
 			pr_warn("%s: cannot stop the I/O thread", vd->ops->name);

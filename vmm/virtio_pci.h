@@ -18,8 +18,11 @@
  * The VMM side (KVM) is reached only through struct virtio_host, so the
  * transport and the device models stay KVM-free.
  */
-#define VIRTIO_MAX_QUEUES 8
+/* virtio-net with 8 queue pairs and its control queue; msix_pending has
+ * a bit per vector. */
+#define VIRTIO_MAX_QUEUES 17
 #define VIRTIO_MSIX_VECTORS (VIRTIO_MAX_QUEUES + 1)   /* the largest table; a device has queues + 1 */
+_Static_assert(VIRTIO_MSIX_VECTORS <= 32, "msix_pending is a 32-bit bitmap");
 #define VIRTIO_PCI_VENDOR 0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040   /* + virtio device ID: modern device */
 
@@ -67,6 +70,17 @@ struct virtio_dev_ops {
 	void (*kicked)(struct virtio_dev *vd);
 	/* Device reset (status 0 or VMM stop), device lock held. */
 	void (*reset)(struct virtio_dev *vd);
+	/*
+	 * Queues [0, device_thread_queues) are served by threads of the
+	 * device's own (virtio-net: one per queue pair, which also waits on
+	 * its TAP queue), started after the transport's I/O thread by
+	 * start() and ended by stop() before it; the transport's I/O thread
+	 * leaves their notify eventfds (vd->notify_fd[q]) to them.  Such a
+	 * thread runs a queue with virtio_run_queue().
+	 */
+	unsigned int device_thread_queues;
+	int (*start)(struct virtio_dev *vd);
+	void (*stop)(struct virtio_dev *vd);
 };
 
 struct msix_entry {
@@ -100,6 +114,7 @@ struct virtio_dev {
 	int kick_fd, stop_fd;
 	pthread_t thread;
 	bool thread_started;
+	bool device_threads_started;   /* ops->start() succeeded */
 
 	uint64_t interrupts, notifies, resets;
 };
@@ -117,6 +132,14 @@ void virtio_pci_stop(struct virtio_dev *vd);
  * The driver's ring indices are read only where no IOMMU translates them
  * (a diagnostic must not record DMA-API violations). */
 void virtio_pci_dump_state(struct virtio_dev *vd, const char *why);
+
+/* Run the device model on queue q (any thread; takes the device lock),
+ * if the driver and bus mastering let it; kicked: for a notification
+ * (counted), not for the device's own wake-up (a TAP frame waiting). */
+void virtio_run_queue(struct virtio_dev *vd, unsigned int q, bool kicked);
+/* The queue may be served now (lock held): DRIVER_OK without
+ * NEEDS_RESET, the queue enabled and not broken, bus mastering on. */
+bool virtio_queue_ready(const struct virtio_dev *vd, unsigned int q);
 
 /* From the device model (lock held): interrupt for queue q if the driver wants one. */
 void virtio_queue_interrupt(struct virtio_dev *vd, unsigned int q);

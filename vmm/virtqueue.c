@@ -213,6 +213,11 @@ int vq_pop(struct virtqueue *vq, struct vq_elem *e)
 	return 1;
 }
 
+void vq_unpop(struct virtqueue *vq, unsigned int n)
+{
+	vq->last_avail = (uint16_t)(vq->last_avail - n);
+}
+
 int vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 {
 	struct vring_used_elem u = { .id = htole32(head), .len = htole32(len) };

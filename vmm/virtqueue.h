@@ -57,6 +57,10 @@ void vq_reset(struct virtqueue *vq);
  * -EFAULT: a ring access was refused, -EINVAL: malformed -- either way the
  * queue is now broken. */
 int vq_pop(struct virtqueue *vq, struct vq_elem *e);
+/* Give back the last n elements popped and not pushed: the next vq_pop()
+ * takes them again (a device that needs more buffers than there are yet,
+ * and waits for the driver's next kick). */
+void vq_unpop(struct virtqueue *vq, unsigned int n);
 /* Return an element with `len` bytes written; 0, or -EFAULT (the used ring
  * was refused: the queue is now broken). */
 int vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);

@@ -9,11 +9,16 @@
 #                        BENCH_VARIANTS=quiet|"quiet full", BENCH_RAW=FILE)
 #   make bench-iommu     virtio-blk MiB/s through the IOMMU, vmm vs QEMU
 #                        (BENCH_IOMMU_FLAGS passed to tests/bench/iommu.sh)
+#   make bench-net       guest<->host TCP MiB/s and VMM CPU s per GiB over
+#                        virtio-net on a TAP: vmm strict, lazy, --no-iommu
+#                        against QEMU strict, lazy (vhost off), one test-host
+#                        boot (BENCH_NET_FLAGS: tests/bench/net.sh -n RUNS
+#                        -m MIB --raw FILE; default 3 rounds of 16 MiB)
 #   make bench-viommu    host cost of MAP/UNMAP and translation
 #                        (BENCH_ITERS=N operations per measurement)
 #   make bench-swiotlb   the bounce engine against memcpy
 #                        (SWIOTLB_BENCH_ITERS=N transfers at 4 KiB)
-EXTRA_DIST += tests/bench/boot.sh tests/bench/iommu.sh
+EXTRA_DIST += tests/bench/boot.sh tests/bench/iommu.sh tests/bench/net.sh
 
 bench-boot: all $(GUEST_STAMP)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
@@ -25,6 +30,12 @@ bench-iommu: all $(GUEST_STAMP)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	VMM='$(abs_top_builddir)/vmm/vmm' QEMU_SYSTEM_X86_64='$(QEMU_SYSTEM_X86_64)' \
 	$(SHELL) $(srcdir)/tests/bench/iommu.sh $(BENCH_IOMMU_FLAGS)
+
+bench-net: all $(GUEST_STAMP)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	VMM='$(abs_top_builddir)/vmm/vmm' QEMU_SYSTEM_X86_64='$(QEMU_SYSTEM_X86_64)' \
+	VMM_GUEST_CACHE='$(GUEST_CACHE)' \
+	$(SHELL) $(srcdir)/tests/bench/net.sh $(BENCH_NET_FLAGS)
 
 EXTRA_PROGRAMS += tests/bench/viommu tests/bench/swiotlb
 tests_bench_viommu_SOURCES = tests/bench/viommu.c
@@ -40,4 +51,4 @@ bench-swiotlb: tests/bench/swiotlb$(EXEEXT)
 	tests/bench/swiotlb$(EXEEXT) $(SWIOTLB_BENCH_ITERS)
 
 bench: bench-boot bench-viommu bench-swiotlb
-.PHONY: bench bench-boot bench-iommu bench-viommu bench-swiotlb
+.PHONY: bench bench-boot bench-iommu bench-net bench-viommu bench-swiotlb

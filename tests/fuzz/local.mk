@@ -114,6 +114,19 @@ EXTRA_DIST += tests/fuzz/dmatest.c tests/fuzz/dmatest-format.h
 fuzz-dmatest: tests/fuzz/dmatest-fuzz
 	$(FUZZ_RUN) dmatest
 
+# The virtio-net device: TX, RX and control chains on a fake TAP.
+FUZZ_TARGETS += virtio-net
+FUZZ_SMOKE_TESTS += tests/fuzz/virtio-net.sh
+tests/fuzz/virtio-net-fuzz: tests/fuzz/virtio-net.c tests/fuzz/virtio-net-format.h $(FUZZ_HDRS) \
+		tests/fuzz/libfuzz.a
+	$(FUZZ_LINK)
+EXTRA_PROGRAMS += tests/fuzz/virtio-net-seeds
+tests_fuzz_virtio_net_seeds_SOURCES = tests/fuzz/virtio-net-seeds.c tests/fuzz/virtio-net-format.h \
+	$(FUZZ_SEEDS_COMMON)
+EXTRA_DIST += tests/fuzz/virtio-net.c tests/fuzz/virtio-net-format.h
+fuzz-virtio-net: tests/fuzz/virtio-net-fuzz
+	$(FUZZ_RUN) virtio-net
+
 # All of them.
 FUZZ_SEED_GENERATORS = $(FUZZ_TARGETS:%=tests/fuzz/%-seeds$(EXEEXT))
 CLEANFILES += $(FUZZ_TARGETS:%=tests/fuzz/%-fuzz)

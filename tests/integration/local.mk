@@ -12,6 +12,8 @@ INTEGRATION_TESTS = \
 	tests/integration/dmatest.sh \
 	tests/integration/exit-codes.sh \
 	tests/integration/iommu-qemu.sh \
+	tests/integration/net.sh \
+	tests/integration/net-qemu.sh \
 	tests/integration/untrusted.sh \
 	tests/integration/probe.sh \
 	tests/integration/boot.sh \
@@ -19,7 +21,14 @@ INTEGRATION_TESTS = \
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/run-vmm.sh \
-	tests/integration/report-checks.sh tests/integration/stress.sh
+	tests/integration/report-checks.sh tests/integration/stress.sh \
+	tests/integration/net-host.sh tests/integration/net-checks.sh
+
+# The network tests' TAP maker (a persistent TAP, multi-queue or not);
+# static, it runs in the test host's L1 too.
+noinst_PROGRAMS += tests/integration/net-tap
+tests_integration_net_tap_SOURCES = tests/integration/net-tap.c
+tests_integration_net_tap_LDFLAGS = -static
 
 # The cached "vmm probe" verdict and the test host's live progress lines
 # (tests/integration/run-vmm.sh).

@@ -42,7 +42,7 @@ cp "$KERNEL" "$tmp/secret-bzImage" && chmod 600 "$tmp/secret-bzImage"
 truncate -s 120M "$tmp/huge-initrd"
 long=$(head -c 3000 /dev/zero | tr '\0' 'a')
 
-plan 148
+plan 188
 
 expect_error "no command" "no command" "$VMM"
 expect_error "unknown command" "unknown command" "$VMM" boot
@@ -78,6 +78,38 @@ expect_error "--bounce-pool too small" "from 256K to 4G" "$VMM" run --bounce-poo
 expect_error "--dma-errors unknown" "'report' or 'fatal'" "$VMM" run --dma-errors=warn
 expect_error "dump-acpi into a file" "cannot create" "$VMM" dump-acpi "$tmp/random.bin/x"
 expect_error "--untrusted without the IOMMU" "--untrusted needs the virtio-iommu" "$VMM" run --untrusted --no-iommu
+
+# --net: the command line, then TAPs that cannot be used (vmm opens them
+# before /dev/kvm).  A missing interface and one that is no TAP need no
+# privilege; the others make their TAPs in a private network namespace.
+expect_error "--net without tap=" "tap=NAME is missing" "$VMM" run --net mtu=1500
+expect_error "--net bad MAC" "not a unicast MAC" "$VMM" run --net tap=t0,mac=01:02:03:04:05:06
+expect_error "--net queues=0" "from 1 to 8" "$VMM" run --net tap=t0,queues=0
+expect_error "--net queues=9" "from 1 to 8" "$VMM" run --net tap=t0,queues=9
+expect_error "--net mtu=40" "from 68 to 65521" "$VMM" run --net tap=t0,mtu=40
+expect_error "--net mtu=70000" "from 68 to 65521" "$VMM" run --net tap=t0,mtu=70000
+expect_error "--net missing TAP" "no network interface 'vmm-no-tap'" \
+	"$VMM" run --kernel "$tmp/bzImage" --net tap=vmm-no-tap
+if [ -c /dev/net/tun ] && [ -r /dev/net/tun ]; then
+	expect_error "--net on a device that is no TAP" "'lo' is not a TAP interface" \
+		"$VMM" run --kernel "$tmp/bzImage" --net tap=lo
+else
+	for i in 1 2 3 4; do skip "--net on a device that is no TAP" "no /dev/net/tun to open"; done
+fi
+if [ "$is_root" = 1 ] && unshare -n true 2>/dev/null && unshare -n ip tuntap add dev t0 mode tap 2>/dev/null; then
+	expect_error "--net queues=2 on a single-queue TAP" "not a multi-queue TAP" \
+		unshare -n sh -c 'ip tuntap add dev t0 mode tap && exec "$@"' sh \
+		"$VMM" run --kernel "$tmp/bzImage" --net tap=t0,queues=2
+	# A /dev/net/tun anyone may open (as on most hosts) and a TAP owned
+	# by root (one without an owner is anyone's): nobody may not attach.
+	expect_error "--net TAP without permission" "TAP 't0': permission denied" \
+		unshare -m -n sh -c 'mount -t tmpfs none /dev && mkdir /dev/net &&
+			mknod -m 666 /dev/net/tun c 10 200 && ip tuntap add dev t0 mode tap user 0 &&
+			exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"' sh \
+		"$VMM" run --kernel "$tmp/bzImage" --net tap=t0
+else
+	for i in 1 2 3 4 5 6 7 8; do skip "--net TAP cases" "needs root, network namespaces and the tun module"; done
+fi
 
 # Unreadable kernel and /dev/kvm without permission: as an unprivileged user
 # (root reads everything, so drop to nobody for these).

@@ -71,6 +71,26 @@ static const struct bad_case bad[] = {
 	{ { "run", "--bounce-pool", "lots", NULL }, "not a size" },
 	{ { "run", "--dma-errors", "ignore", NULL }, "'report' or 'fatal'" },
 	{ { "run", "--no-iommu", "--dmatest", "untrusted", NULL }, "needs the virtio-iommu" },
+	{ { "run", "--net", "", NULL }, "tap=NAME is missing" },
+	{ { "run", "--net", "mac=02:00:00:00:00:01", NULL }, "tap=NAME is missing" },
+	{ { "run", "--net", "tap=", NULL }, "not an interface name" },
+	{ { "run", "--net", "tap=a/b", NULL }, "not an interface name" },
+	{ { "run", "--net", "tap=sixteen-chars-xx", NULL }, "not an interface name" },
+	{ { "run", "--net", "tap=t0,mac=02:00:00:00:00", NULL }, "not a unicast MAC" },
+	{ { "run", "--net", "tap=t0,mac=02:00:00:00:00:0g", NULL }, "not a unicast MAC" },
+	{ { "run", "--net", "tap=t0,mac=02-00-00-00-00-01", NULL }, "not a unicast MAC" },
+	{ { "run", "--net", "tap=t0,mac=01:00:5e:00:00:01", NULL }, "not a unicast MAC" },
+	{ { "run", "--net", "tap=t0,mac=00:00:00:00:00:00", NULL }, "not a unicast MAC" },
+	{ { "run", "--net", "tap=t0,queues=0", NULL }, "from 1 to 8" },
+	{ { "run", "--net", "tap=t0,queues=9", NULL }, "from 1 to 8" },
+	{ { "run", "--net", "tap=t0,queues=", NULL }, "from 1 to 8" },
+	{ { "run", "--net", "tap=t0,mtu=67", NULL }, "from 68 to 65521" },
+	{ { "run", "--net", "tap=t0,mtu=65522", NULL }, "from 68 to 65521" },
+	{ { "run", "--net", "tap=t0,speed=10", NULL }, "unknown key 'speed=10'" },
+	{ { "run", "--net", "tap=t0,mac", NULL }, "unknown key 'mac'" },
+	{ { "run", "--net", "tap=t0", "--net", "tap=t0", NULL }, "given twice" },
+	{ { "run", "--net", "tap=a", "--net", "tap=b", "--net", "tap=c", "--net", "tap=d", "--net", "tap=e",
+	    NULL }, "at most 4" },
 };
 
 int main(void)
@@ -80,7 +100,7 @@ int main(void)
 	uint64_t sz;
 	size_t nbad = sizeof(bad) / sizeof(bad[0]);
 
-	plan(41 + 2 * nbad);
+	plan(45 + 2 * nbad);
 
 	/* Defaults. */
 	is_int(0, parse(&cfg, err, sizeof(err), "run", NULL), "run with no options parses");
@@ -145,6 +165,16 @@ int main(void)
 		ok(cfg.no_iommu && cfg.no_rng, "--no-iommu, --no-rng");
 		is_string("r.json", cfg.report, "--report");
 	}
+
+	/* --net */
+	is_int(0, parse(&cfg, err, sizeof(err), "run", "--net", "tap=tap0", "--net",
+			"queues=4,mtu=9000,tap=t1,mac=52:54:00:AB:cd:ef", NULL), "--net forms parse");
+	is_int(2, cfg.nnets, "two network devices");
+	ok(!strcmp(cfg.net[0].tap, "tap0") && !cfg.net[0].has_mac && cfg.net[0].queues == 1 &&
+	   cfg.net[0].mtu == 0, "--net tap=tap0: one queue pair, its own MAC and the TAP's MTU");
+	ok(!strcmp(cfg.net[1].tap, "t1") && cfg.net[1].has_mac && cfg.net[1].mac[0] == 0x52 &&
+	   cfg.net[1].mac[3] == 0xab && cfg.net[1].mac[5] == 0xef && cfg.net[1].queues == 4 &&
+	   cfg.net[1].mtu == 9000, "--net keys in any order, MAC in either case");
 
 	/* parse_size units. */
 	ok(!parse_size("1048576K", &sz) && sz == (1ull << 30), "parse_size K");

@@ -111,6 +111,14 @@ static void topology(void)
 	ok(a.nendpoint_ranges == 3 && range(&a, 0, 0x10, 0x47) && range(&a, 1, 0x50, 0xff) &&
 	   range(&a, 2, 0x100, 0x1ff), "... VIOT: 00:02-08, 00:0a-1f, bus 1");
 
+	/* Network devices from slot 12, behind their own ports when untrusted. */
+	devices_plan(parse("run --disk d0 --dmatest --net tap=a --net tap=b,queues=2"), &p);
+	ok(at(&p.net[0], 0, 12) && at(&p.net[1], 0, 13) && !p.net[2].present && p.nports == 0,
+	   "--net: virtio-net at 00:0c and 00:0d");
+	devices_plan(parse("run --untrusted --net tap=a"), &p);
+	ok(at(&p.rng, 1, 0) && at(&p.net[0], 2, 0) && p.nports == 2 && p.port[1].slot == 12,
+	   "--untrusted --net: the network device at 02:00.0 below the port 00:0c");
+
 	devices_plan(parse("run --untrusted --no-rng --disk d0"), &p);
 	ok(!p.rng.present && at(&p.blk[0], 1, 0) && p.nports == 1 && p.port[0].slot == 3,
 	   "--no-rng --untrusted: the disk's port keeps slot 3, bus 1");
@@ -144,7 +152,7 @@ int main(void)
 	struct pm pm;
 	uint32_t v;
 
-	plan(20 + 24);
+	plan(22 + 24);
 	log_max_level = LOG_ERR;
 
 	is_int(0, pio_register(&bus, 0x100, 8, &dummy_ops, NULL, "a"), "register 0x100-0x107");

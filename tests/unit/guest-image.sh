@@ -8,7 +8,7 @@ out=$top_builddir/guest/out
 [ -f "$out/initramfs.cpio" ] || bail "no $out/initramfs.cpio: run 'make guest'"
 command -v cpio >/dev/null 2>&1 || skip_all "cpio not installed"
 
-plan 12
+plan 13
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/guest-image.XXXXXX") || bail "mktemp failed"
 at_exit 'rm -rf "$tmp"'
@@ -28,8 +28,11 @@ while read -r ko; do
 	grep -qx "lib/modules/$release/$ko" "$tmp/list" || missing="$missing $ko"
 done <"$tmp/lib/modules/$release/load.order"
 is "" "$missing" "every module of the load order is in the initramfs"
-is "irqbypass.ko kvm.ko kvm-amd.ko" "$(tr '\n' ' ' <"$out/modules/l1.order" | sed 's/ $//')" \
-	"L1 modules in load order"
+is "irqbypass.ko kvm.ko kvm-amd.ko tun.ko" "$(tr '\n' ' ' <"$out/modules/l1.order" | sed 's/ $//')" \
+	"L1 modules in load order (tun: the network tests' TAP)"
+is "failover.ko net_failover.ko virtio_net.ko" \
+	"$(grep -E '^(failover|net_failover|virtio_net)\.ko$' "$tmp/lib/modules/$release/load.order" | tr '\n' ' ' | sed 's/ $//')" \
+	"the guest loads virtio_net after its dependencies"
 missing=
 for ko in $(cat "$out/modules/l1.order" "$out/modules/guest.order"); do
 	[ -f "$out/modules/$ko" ] || missing="$missing $ko"

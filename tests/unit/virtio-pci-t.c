@@ -103,15 +103,6 @@ static uint64_t notifies(struct virtio_dev *vd)
 	return n;
 }
 
-/* Poll for `cond` (the I/O thread works asynchronously) with a bound far
- * above any plausible delay, so a loaded machine never fails the test. */
-#define WAIT_UNTIL(cond) ({                                       \
-	bool _met = false;                                        \
-	for (int _i = 0; _i < 10000 && !(_met = (cond)); _i++)    \
-		usleep(1000);                                     \
-	_met;                                                     \
-})
-
 /* --- MSI-X vector mapping ------------------------------------------------ */
 
 static uint16_t map_config_vector(struct vpci_drv *d, uint16_t v)
@@ -174,12 +165,7 @@ static void rng_fills_a_buffer(struct vpci_drv *d)
 
 static bool all_bytes(uint64_t gpa, uint8_t byte, size_t len)
 {
-	const uint8_t *p = guest_mem_ptr(&mem, gpa, len);
-
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != byte)
-			return false;
-	return true;
+	return vpci_mem_is(&mem, gpa, byte, len);
 }
 
 static uint32_t used_len(uint64_t used, uint16_t idx)

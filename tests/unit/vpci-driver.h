@@ -10,14 +10,36 @@
 #include "vmm/virtio_pci.h"
 #include "tests/tap/basic.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
 
 #define VPCI_DRV_MSI_ADDR 0xfee00000u
+
+/* Poll for `cond` (the device's threads work asynchronously) with a bound
+ * far above any plausible delay, so a loaded machine never fails the test. */
+#define WAIT_UNTIL(cond) ({                                       \
+	bool _met = false;                                        \
+	for (int _i = 0; _i < 10000 && !(_met = (cond)); _i++)    \
+		usleep(1000);                                     \
+	_met;                                                     \
+})
+
+/* Every byte of guest memory [gpa, gpa + len) is `byte`. */
+static inline bool vpci_mem_is(struct guest_mem *mem, uint64_t gpa, uint8_t byte, size_t len)
+{
+	const uint8_t *p = guest_mem_ptr(mem, gpa, len);
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != byte)
+			return false;
+	return true;
+}
 
 struct vpci_drv {
 	struct pci_bus *bus;
