@@ -122,11 +122,26 @@ static int read_into_guest(const char *path, int fd, uint64_t size, void *dst)
 	return 0;
 }
 
+/*
+ * The default guest: $VMM_GUEST_DIR; else, for the binary the build tree
+ * made (the same file, whatever path it was started by), the build tree's
+ * guest/out; else the installed one, $(pkgdatadir)/guest (make install).
+ */
+static bool in_build_tree(void)
+{
+	struct stat self, built;
+
+	return stat("/proc/self/exe", &self) == 0 && stat(VMM_BUILD_BINARY, &built) == 0 &&
+	       self.st_dev == built.st_dev && self.st_ino == built.st_ino;
+}
+
 static const char *default_guest_dir(void)
 {
 	const char *dir = getenv("VMM_GUEST_DIR");
 
-	return (dir && *dir) ? dir : VMM_DEFAULT_GUEST_DIR;
+	if (dir && *dir)
+		return dir;
+	return in_build_tree() ? VMM_BUILD_GUEST_DIR : VMM_INSTALLED_GUEST_DIR;
 }
 
 static void serial_irq(void *opaque, bool level)
@@ -286,8 +301,10 @@ static int cmd_run(const struct vmm_config *cfg)
 
 		snprintf(kernel_path, sizeof(kernel_path), "%s/bzImage", dir);
 		if (access(kernel_path, R_OK) != 0) {
-			pr_err("no --kernel given and the default guest is not built (%s missing: run 'make guest')",
-			       kernel_path);
+			pr_err("no --kernel given and the default guest is not there (%s missing: %s)",
+			       kernel_path, getenv("VMM_GUEST_DIR") && *getenv("VMM_GUEST_DIR") ?
+			       "check $VMM_GUEST_DIR" : in_build_tree() ? "run 'make guest'" :
+			       "run 'make guest' and 'make install' in the build tree, or give --kernel");
 			return VMM_EXIT_ERROR;
 		}
 		kernel = kernel_path;
@@ -542,6 +559,7 @@ int main(int argc, char **argv)
 	switch (cfg.command) {
 	case CMD_HELP:
 		cli_usage(stdout);
+		printf("\ndefault guest: %s (environment: VMM_GUEST_DIR)\n", default_guest_dir());
 		return 0;
 	case CMD_VERSION:
 		printf("vmm %s\n", PACKAGE_VERSION);

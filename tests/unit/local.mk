@@ -180,10 +180,13 @@ endif
 # clear line, exit 1, never a crash); the generated ACPI tables through
 # iasl; the TAP shell library itself; the default guest image's contents;
 # the test host's verdicts and run-vmm.sh's retry rule (a fake L1); libvirt
-# domain XML to vmm run options (the examples in docs/domains, refusals).
+# domain XML to vmm run options (the examples in docs/domains, refusals);
+# the man page and the bash completion against vmm --help; make install
+# DESTDIR=... and the installed vmm; the report's JSON Schema and validator.
 UNIT_SHELL_TESTS = \
 	tests/unit/bad-input.sh tests/unit/acpi-iasl.sh tests/unit/libtap.sh \
-	tests/unit/guest-image.sh tests/unit/testhost.sh tests/unit/domain-xml.sh
+	tests/unit/guest-image.sh tests/unit/testhost.sh tests/unit/domain-xml.sh \
+	tests/unit/man.sh tests/unit/install.sh tests/unit/report-schema.sh
 TESTS += $(UNIT_SHELL_TESTS)
 EXTRA_DIST += $(UNIT_SHELL_TESTS)
 # libvirt domain XML: the examples, the refused documents, their lines.
