@@ -13,6 +13,7 @@ INTEGRATION_TESTS = \
 	tests/integration/exit-codes.sh \
 	tests/integration/iommu-qemu.sh \
 	tests/integration/untrusted.sh \
+	tests/integration/domain.sh \
 	tests/integration/probe.sh \
 	tests/integration/boot.sh \
 	tests/integration/boot-variants.sh
