@@ -523,10 +523,16 @@ int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t buflen,
 	fadt->h.checksum = acpi_checksum(fadt, sizeof(*fadt));
 
 	/* MADT: one enabled local APIC per vCPU (APIC ID = index), the
-	 * IOAPIC (GSI 0-23), LINT1 as NMI on every processor. */
+	 * IOAPIC (GSI 0-23), LINT1 as NMI on every processor.  No interrupt
+	 * source overrides: KVM's default routing maps ISA IRQ n to IOAPIC
+	 * pin n (the PIT's IRQ 0 to pin 0, not 2 as on a PC) and the ISA
+	 * default, edge/active high, holds for every legacy line; a
+	 * HW-reduced machine has no SCI to describe. */
 	header_init(&madt->h, "APIC", (uint32_t)madt_len, 5);
 	madt->lapic_address = (uint32_t)LAPIC_ADDR;
-	madt->flags = 0;  /* no PCAT_COMPAT: HW-reduced, no 8259 in use */
+	/* No PCAT_COMPAT: HW-reduced, no 8259 for the OS to use; KVM's
+	 * 8259 pair is there but masked at entry (vmm/irqchip.h). */
+	madt->flags = 0;
 	p = (uint8_t *)(madt + 1);
 	for (unsigned int i = 0; i < cfg->cpus; i++) {
 		struct madt_lapic *l = (struct madt_lapic *)p;

@@ -3,6 +3,28 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <asm/kvm_para.h>
+
+/*
+ * The KVM paravirtual features (leaf 0x40000001 EAX) vmm lets the guest
+ * see, when KVM offers them: what QEMU 7.2 gives a non-nested guest with
+ * -cpu host and an in-kernel irqchip.  Left out:
+ *  - ASYNC_PF_VMEXIT: lets a guest that is itself a hypervisor take async
+ *    page faults of its own guests as #PF vmexits; our guest runs no
+ *    guests (QEMU exposes it only from 8.2, as an opt-in name);
+ *  - MSI_EXT_DEST_ID: for a userspace IOAPIC (split irqchip) only;
+ *  - HC_MAP_GPA_RANGE, MIGRATION_CONTROL: hypercalls vmm would have to
+ *    handle (KVM_EXIT_HYPERCALL), for encrypted guests and migration;
+ *  - any bit a later KVM adds, until vmm has looked at it.
+ */
+#define CPUID_KVM_FEATURES_ALLOWED \
+	((1u << KVM_FEATURE_CLOCKSOURCE) | (1u << KVM_FEATURE_NOP_IO_DELAY) | \
+	 (1u << KVM_FEATURE_CLOCKSOURCE2) | (1u << KVM_FEATURE_ASYNC_PF) | \
+	 (1u << KVM_FEATURE_STEAL_TIME) | (1u << KVM_FEATURE_PV_EOI) | \
+	 (1u << KVM_FEATURE_PV_UNHALT) | (1u << KVM_FEATURE_PV_TLB_FLUSH) | \
+	 (1u << KVM_FEATURE_PV_SEND_IPI) | (1u << KVM_FEATURE_POLL_CONTROL) | \
+	 (1u << KVM_FEATURE_PV_SCHED_YIELD) | (1u << KVM_FEATURE_ASYNC_PF_INT) | \
+	 (1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT))
 
 struct kvm_cpuid2 *cpuid_alloc(unsigned int nent)
 {
@@ -76,8 +98,16 @@ void cpuid_filter(struct kvm_cpuid2 *c, unsigned int apic_id, unsigned int ncpus
 					  (((e->eax >> 5 & 7) >= 3 ? ncpus - 1 : 0) << 14);
 			break;
 		case 0x6:
-			/* No thermal/power management for a virtual CPU. */
-			e->eax = e->ebx = e->ecx = e->edx = 0;
+			/* No thermal/power management for a virtual CPU, but
+			 * ARAT: KVM emulates the LAPIC timer, which keeps
+			 * running in every C-state.  Without it Linux marks
+			 * the LAPIC timer C3STOP and wants a broadcast timer
+			 * for deep idle (KVM reports ARAT here; QEMU keeps it). */
+			e->eax = CPUID_6_EAX_ARAT;
+			e->ebx = e->ecx = e->edx = 0;
+			break;
+		case KVM_CPUID_FEATURES:
+			e->eax &= CPUID_KVM_FEATURES_ALLOWED;
 			break;
 		case 0xa:
 			/* No virtual PMU: fewer MSR exits, no perf NMIs. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "vmm/machine.h"
 #include "vmm/cpuid.h"
+#include "vmm/irqchip.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 
@@ -98,6 +99,32 @@ static int set_memory_region(struct machine *m, unsigned int slot,
 	return 0;
 }
 
+/* The in-kernel 8259 pair starts uninitialised and unmasked with vector
+ * base 0: initialise and mask it as firmware would (vmm/irqchip.h). */
+static int init_legacy_pic(struct machine *m)
+{
+	static const struct { uint32_t chip_id; bool master; } chips[] = {
+		{ KVM_IRQCHIP_PIC_MASTER, true }, { KVM_IRQCHIP_PIC_SLAVE, false },
+	};
+
+	for (unsigned int i = 0; i < sizeof(chips) / sizeof(chips[0]); i++) {
+		struct kvm_irqchip chip = { .chip_id = chips[i].chip_id };
+
+		if (ioctl(m->vm_fd, KVM_GET_IRQCHIP, &chip) < 0) {
+			pr_err("KVM_GET_IRQCHIP (8259 %s): %s", chips[i].master ? "master" : "slave",
+			       strerror(errno));
+			return -errno;
+		}
+		irqchip_pic_boot_state(&chip.chip.pic, chips[i].master);
+		if (ioctl(m->vm_fd, KVM_SET_IRQCHIP, &chip) < 0) {
+			pr_err("KVM_SET_IRQCHIP (8259 %s): %s", chips[i].master ? "master" : "slave",
+			       strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 int kvm_create_vm(struct machine *m)
 {
 	struct kvm_pit_config pit = { .flags = 0 };
@@ -124,6 +151,9 @@ int kvm_create_vm(struct machine *m)
 		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
 		return -errno;
 	}
+	ret = init_legacy_pic(m);
+	if (ret)
+		return ret;
 	if (ioctl(m->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
 		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
 		return -errno;

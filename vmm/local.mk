@@ -8,6 +8,8 @@ vmm_libvmmcore_a_SOURCES = \
 	vmm/cli.c vmm/cli.h \
 	vmm/cpuid.c vmm/cpuid.h \
 	vmm/guest_mem.c vmm/guest_mem.h \
+	vmm/irqchip.c vmm/irqchip.h \
+	vmm/pagewalk.c vmm/pagewalk.h \
 	vmm/log.c vmm/log.h \
 	vmm/pio.c vmm/pio.h \
 	vmm/pm.c vmm/pm.h \

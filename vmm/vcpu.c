@@ -2,11 +2,14 @@
 #include "vmm/machine.h"
 #include "vmm/cpuid.h"
 #include "vmm/exit_codes.h"
+#include "vmm/irqchip.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
+#include "vmm/pagewalk.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -34,11 +37,6 @@
 #define X86_CR4_PAE 0x20
 #define EFER_LME 0x100
 #define EFER_LMA 0x400
-
-#define APIC_LVT0 0x350
-#define APIC_LVT1 0x360
-#define APIC_MODE_EXTINT 0x7
-#define APIC_MODE_NMI    0x4
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -85,14 +83,12 @@ static int set_msrs(struct vcpu *v)
 static int set_lapic(struct vcpu *v)
 {
 	struct kvm_lapic_state lapic;
-	uint32_t *lvt0 = (uint32_t *)&lapic.regs[APIC_LVT0];
-	uint32_t *lvt1 = (uint32_t *)&lapic.regs[APIC_LVT1];
 
 	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
 		return -errno;
-	/* LINT0 = ExtINT (the 8259 path), LINT1 = NMI, as a PC BIOS leaves it. */
-	*lvt0 = (*lvt0 & ~0x700u) | (APIC_MODE_EXTINT << 8);
-	*lvt1 = (*lvt1 & ~0x700u) | (APIC_MODE_NMI << 8);
+	/* LINT0/LINT1 as firmware leaves them: ExtINT and NMI on the BSP
+	 * only (vmm/irqchip.h). */
+	irqchip_lapic_boot_lvt(&lapic, v->id == 0);
 	if (ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0)
 		return -errno;
 	return 0;
@@ -394,6 +390,23 @@ static void describe_stuck(struct vcpu *v)
 	       exit_name(exit - 1), (unsigned long long)v->in_vmm_addr);
 }
 
+/* The guest's own page-table entries for va: a fault on a page they map
+ * (present, permitted) repeats for ever -- see vmm/pagewalk.h. */
+static void dump_page(struct machine *m, const char *why, unsigned int i,
+		      const struct kvm_sregs *sregs, const char *name, uint64_t va)
+{
+	struct page_walk w;
+	char line[256];
+
+	/* 4-level long mode only: CR0.PG, EFER.LMA, not CR4.LA57. */
+	if (!(sregs->cr0 & (1ull << 31)) || !(sregs->efer & (1ull << 10)) || (sregs->cr4 & (1ull << 12)))
+		return;
+	page_walk(&m->mem, sregs->cr3, va, &w);
+	page_walk_format(&w, line, sizeof(line));
+	pr_info("%s: vCPU %u: %s %#llx in the guest's page tables: %s", why, i, name,
+		(unsigned long long)va, line);
+}
+
 void vcpus_dump_state(struct machine *m, const char *why)
 {
 	for (unsigned int i = 0; i < m->ncpus; i++) {
@@ -401,6 +414,7 @@ void vcpus_dump_state(struct machine *m, const char *why)
 		struct kvm_regs regs;
 		struct kvm_sregs sregs;
 		struct kvm_vcpu_events ev;
+		char exc[64];
 
 		if (v->fd < 0)
 			continue;
@@ -410,14 +424,21 @@ void vcpus_dump_state(struct machine *m, const char *why)
 		}
 		if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev))
 			memset(&ev, 0, sizeof(ev));
+		if (ev.exception.injected || ev.exception.pending)
+			snprintf(exc, sizeof(exc), ", exception %u pending (error code %#x)",
+				 ev.exception.nr, ev.exception.has_error_code ? ev.exception.error_code : 0);
+		else
+			exc[0] = 0;
 		pr_info("%s: vCPU %u: rip %#llx rsp %#llx rflags %#llx (interrupts %s) cr3 %#llx "
 			"cr2 %#llx%s%s, %llu port and %llu MMIO exits", why, i,
 			(unsigned long long)regs.rip, (unsigned long long)regs.rsp,
 			(unsigned long long)regs.rflags, (regs.rflags & 0x200) ? "on" : "off",
-			(unsigned long long)sregs.cr3, (unsigned long long)sregs.cr2,
-			ev.exception.injected || ev.exception.pending ? ", exception pending" : "",
+			(unsigned long long)sregs.cr3, (unsigned long long)sregs.cr2, exc,
 			ev.nmi.pending || ev.nmi.injected ? ", NMI pending" : "",
 			(unsigned long long)v->exits_io, (unsigned long long)v->exits_mmio);
+		dump_page(m, why, i, &sregs, "rip", regs.rip);
+		if (sregs.cr2 != regs.rip)
+			dump_page(m, why, i, &sregs, "cr2", sregs.cr2);
 	}
 }
 

@@ -13,7 +13,7 @@ VIOMMU_UNIT_LDADD = viommu/libviommu.a tests/tap/libtap.a
 
 UNIT_TESTS = \
 	tests/unit/cli-t tests/unit/boot-t tests/unit/acpi-t tests/unit/serial-t \
-	tests/unit/devices-t tests/unit/guest_mem-t tests/unit/cpuid-t \
+	tests/unit/devices-t tests/unit/guest_mem-t tests/unit/cpuid-t tests/unit/irqchip-t tests/unit/pagewalk-t \
 	tests/unit/dma-t tests/unit/virtqueue-t tests/unit/pci-t tests/unit/virtio-pci-t \
 	tests/unit/virtio-notify-t tests/unit/dmatest-t \
 	tests/unit/viommu-t tests/unit/viommu-requests-t tests/unit/viommu-classify-t \
@@ -28,6 +28,8 @@ tests_unit_serial_t_LDADD = $(UNIT_LDADD)
 tests_unit_devices_t_LDADD = $(UNIT_LDADD)
 tests_unit_guest_mem_t_LDADD = $(UNIT_LDADD)
 tests_unit_cpuid_t_LDADD = $(UNIT_LDADD)
+tests_unit_irqchip_t_LDADD = $(UNIT_LDADD)
+tests_unit_pagewalk_t_LDADD = $(UNIT_LDADD)
 
 # The DMA choke point, transport, virtqueues, virtio devices driven end
 # to end and the DMA test device model, with the real IOMMU library and
@@ -61,7 +63,7 @@ tests_unit_domain_t_LDADD = $(UNIT_LDADD) $(LIBXML2_LIBS)
 # fails make check when a test is added there and not here).
 SAN_UNIT_TESTS = \
 	tests/unit/san/cli-t tests/unit/san/boot-t tests/unit/san/acpi-t tests/unit/san/serial-t \
-	tests/unit/san/devices-t tests/unit/san/guest_mem-t tests/unit/san/cpuid-t \
+	tests/unit/san/devices-t tests/unit/san/guest_mem-t tests/unit/san/cpuid-t tests/unit/san/irqchip-t tests/unit/san/pagewalk-t \
 	tests/unit/san/dma-t tests/unit/san/virtqueue-t tests/unit/san/pci-t \
 	tests/unit/san/virtio-pci-t tests/unit/san/virtio-notify-t tests/unit/san/dmatest-t tests/unit/san/viommu-t \
 	tests/unit/san/viommu-requests-t tests/unit/san/viommu-classify-t tests/unit/san/swiotlb-t \
@@ -130,6 +132,14 @@ tests_unit_san_cpuid_t_SOURCES = tests/unit/cpuid-t.c
 tests_unit_san_cpuid_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_cpuid_t_LDFLAGS = $(SAN_LINK_FLAGS)
 tests_unit_san_cpuid_t_LDADD = $(SAN_UNIT_LDADD)
+tests_unit_san_irqchip_t_SOURCES = tests/unit/irqchip-t.c
+tests_unit_san_irqchip_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_irqchip_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_irqchip_t_LDADD = $(SAN_UNIT_LDADD)
+tests_unit_san_pagewalk_t_SOURCES = tests/unit/pagewalk-t.c
+tests_unit_san_pagewalk_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_pagewalk_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_pagewalk_t_LDADD = $(SAN_UNIT_LDADD)
 tests_unit_san_dma_t_SOURCES = tests/unit/dma-t.c tests/unit/viommu-util.h
 tests_unit_san_dma_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_dma_t_LDFLAGS = $(SAN_LINK_FLAGS)
