@@ -12,19 +12,23 @@
 #define PTE_NX   (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull   /* bits 51:12 */
 
-int page_walk(const struct guest_mem *mem, uint64_t cr3, uint64_t va, struct page_walk *w)
+int page_walk(const struct guest_mem *mem, uint64_t cr3, bool la57, uint64_t va,
+	      struct page_walk *w)
 {
+	unsigned int depth = la57 ? 5 : 4, bits = la57 ? 57 : 48;
 	uint64_t table = cr3 & PTE_ADDR;
 
 	memset(w, 0, sizeof(*w));
-	/* Canonical: bits 63:47 all equal. */
-	if ((uint64_t)((int64_t)(va << 16) >> 16) != va) {
+	w->depth = depth;
+	/* Canonical: the bits above the top one translated copy it. */
+	if ((uint64_t)((int64_t)(va << (64 - bits)) >> (64 - bits)) != va) {
 		w->stop = "not canonical";
 		return -EINVAL;
 	}
 	w->writable = w->user = w->executable = true;
-	for (unsigned int level = 0; level < 4; level++) {
-		unsigned int shift = 39 - 9 * level;
+	for (unsigned int level = 0; level < depth; level++) {
+		/* levels from the leaf: 0 = PTE (4 KiB), 1 = PDE, 2 = PDPTE, ... */
+		unsigned int from_leaf = depth - 1 - level, shift = 12 + 9 * from_leaf;
 		uint64_t e;
 
 		if (guest_mem_read(mem, table + ((va >> shift) & 511) * 8, &e, sizeof(e))) {
@@ -41,7 +45,7 @@ int page_walk(const struct guest_mem *mem, uint64_t cr3, uint64_t va, struct pag
 		w->user &= !!(e & PTE_U);
 		w->executable &= !(e & PTE_NX);
 		/* A 1 GiB (PDPTE) or 2 MiB (PDE) page ends the walk. */
-		if (level == 3 || ((level == 1 || level == 2) && (e & PTE_PS))) {
+		if (from_leaf == 0 || ((from_leaf == 1 || from_leaf == 2) && (e & PTE_PS))) {
 			uint64_t page_mask = (1ull << shift) - 1;
 
 			w->present = true;
@@ -55,12 +59,13 @@ int page_walk(const struct guest_mem *mem, uint64_t cr3, uint64_t va, struct pag
 
 void page_walk_format(const struct page_walk *w, char *buf, unsigned int size)
 {
-	static const char *const names[4] = { "PML4E", "PDPTE", "PDE", "PTE" };
+	static const char *const names[5] = { "PML5E", "PML4E", "PDPTE", "PDE", "PTE" };
+	unsigned int first = w->depth == 5 ? 0 : 1;
 	int n = 0;
 
 	buf[0] = 0;
 	for (unsigned int i = 0; i < w->levels && n >= 0 && (unsigned int)n < size; i++)
-		n += snprintf(buf + n, size - n, "%s%s %#llx", i ? " " : "", names[i],
+		n += snprintf(buf + n, size - n, "%s%s %#llx", i ? " " : "", names[first + i],
 			      (unsigned long long)w->entry[i]);
 	if (n < 0 || (unsigned int)n >= size)
 		return;

@@ -398,10 +398,10 @@ static void dump_page(struct machine *m, const char *why, unsigned int i,
 	struct page_walk w;
 	char line[256];
 
-	/* 4-level long mode only: CR0.PG, EFER.LMA, not CR4.LA57. */
-	if (!(sregs->cr0 & (1ull << 31)) || !(sregs->efer & (1ull << 10)) || (sregs->cr4 & (1ull << 12)))
+	/* Long mode only: CR0.PG and EFER.LMA; 5 levels with CR4.LA57. */
+	if (!(sregs->cr0 & (1ull << 31)) || !(sregs->efer & (1ull << 10)))
 		return;
-	page_walk(&m->mem, sregs->cr3, va, &w);
+	page_walk(&m->mem, sregs->cr3, sregs->cr4 & (1ull << 12), va, &w);
 	page_walk_format(&w, line, sizeof(line));
 	pr_info("%s: vCPU %u: %s %#llx in the guest's page tables: %s", why, i, name,
 		(unsigned long long)va, line);

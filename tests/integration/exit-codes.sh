@@ -148,7 +148,7 @@ secs=$(field timeout secs)
 ok 'errlog timeout | grep -qxF "vmm: --timeout 3 s expired: stopping the guest" &&
 	awk -v s="${secs:-0}" "BEGIN { exit !(s >= 2.9 && s < 60) }"' \
 	"timeout: vmm says the timeout expired, after ${secs:-?} s (3 s asked)"
-ok 'errlog timeout | grep -Eq "^vmm: at the timeout: vCPU 0: rip 0x[0-9a-f]+ in the guest.s page tables: PML4E 0x[0-9a-f]+ PDPTE .*: present at GPA 0x[0-9a-f]+, (writable|read-only), executable, (user|supervisor)$"' \
+ok 'errlog timeout | grep -Eq "^vmm: at the timeout: vCPU 0: rip 0x[0-9a-f]+ in the guest.s page tables: (PML5E 0x[0-9a-f]+ )?PML4E 0x[0-9a-f]+ PDPTE .*: present at GPA 0x[0-9a-f]+, (writable|read-only), executable, (user|supervisor)$"' \
 	"timeout: vmm walks the guest's page tables for vCPU 0's rip: mapped and executable"
 
 check sigterm 6 "stopped from the host" "SIGTERM"
