@@ -106,6 +106,31 @@ $(GUEST_STAMP): $(GUEST_BINARIES) $(GUEST_DMATEST_KO) \
 guest: $(GUEST_STAMP)
 .PHONY: guest
 
+# make install: the default guest in $(pkgdatadir)/guest, where an installed
+# vmm looks for it (vmm/local.mk).  Built by "make guest" (it downloads the
+# kernel), not by "make install": without it vmm is installed alone, said
+# so, and "vmm run" needs --kernel.
+GUEST_INSTALL_FILES = bzImage initramfs.cpio kernel-release
+guestdir = $(pkgdatadir)/guest
+install-data-local: install-guest
+install-guest:
+	@if test -f $(GUEST_STAMP); then \
+	  echo " $(MKDIR_P) '$(DESTDIR)$(guestdir)'"; \
+	  $(MKDIR_P) '$(DESTDIR)$(guestdir)' || exit 1; \
+	  for f in $(GUEST_INSTALL_FILES); do \
+	    echo " $(INSTALL_DATA) guest/out/$$f '$(DESTDIR)$(guestdir)'"; \
+	    $(INSTALL_DATA) guest/out/$$f '$(DESTDIR)$(guestdir)' || exit 1; \
+	  done; \
+	else \
+	  echo "guest/local.mk: warning: the default guest is not built ('make guest'):" \
+	    "not installed in $(guestdir); the installed 'vmm run' then needs --kernel" >&2; \
+	fi
+uninstall-local: uninstall-guest
+uninstall-guest:
+	for f in $(GUEST_INSTALL_FILES); do rm -f '$(DESTDIR)$(guestdir)'/$$f; done
+	-rmdir '$(DESTDIR)$(guestdir)'
+.PHONY: install-guest uninstall-guest
+
 # Rebuild the image even though no input changed (e.g. after setting
 # GUEST_KERNEL_DEB), or fetch the newest kernel (GUEST_REFRESH=1).
 guest-rebuild:

@@ -77,6 +77,8 @@ void cli_usage(FILE *f)
 "usage: vmm run [options]       boot a Linux guest\n"
 "       vmm probe               can this host's KVM run a Linux guest?\n"
 "       vmm dump-acpi [--cpus N] DIR   write the ACPI tables as DIR/<SIG>.dat\n"
+"       vmm domain --print FILE.xml    the 'vmm run' command line a libvirt\n"
+"                               domain XML file stands for\n"
 "       vmm --help | --version\n"
 "\n"
 "run options:\n"
@@ -105,6 +107,11 @@ void cli_usage(FILE *f)
 "                    on a DMA-API violation: report it and go on (default), or\n"
 "                    report it and stop the VM (exit status 8)\n"
 "  --report FILE     IOMMU activity and refused DMAs as JSON lines\n"
+"  --domain FILE     the VM a libvirt domain XML file describes (then the options\n"
+"                    above from --kernel to --no-rng, --name and --uuid are the\n"
+"                    file's: not allowed with it)\n"
+"  --name NAME       the VM's name, in the report\n"
+"  --uuid UUID       the VM's UUID (8-4-4-4-12 hex digits), in the report\n"
 "  -v, --verbose     more VMM messages     -q, --quiet   errors only\n"
 "\n"
 "exit status: 0 guest powered off, 1 error, 2 (probe) KVM cannot run Linux,\n"
@@ -117,7 +124,8 @@ void cli_usage(FILE *f)
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS,
        OPT_CONSOLE, OPT_TIMEOUT, OPT_DISK, OPT_NO_IOMMU, OPT_NO_RNG, OPT_REPORT,
-       OPT_DMATEST, OPT_UNTRUSTED, OPT_BOUNCE_POOL, OPT_DMA_ERRORS, OPT_NET };
+	OPT_DMATEST, OPT_UNTRUSTED, OPT_BOUNCE_POOL, OPT_DMA_ERRORS, OPT_NET,
+	OPT_DOMAIN, OPT_PRINT, OPT_NAME, OPT_UUID };
 
 static const struct option run_options[] = {
 	{ "kernel",  required_argument, NULL, OPT_KERNEL },
@@ -136,6 +144,10 @@ static const struct option run_options[] = {
 	{ "untrusted", no_argument,     NULL, OPT_UNTRUSTED },
 	{ "bounce-pool", required_argument, NULL, OPT_BOUNCE_POOL },
 	{ "dma-errors", required_argument, NULL, OPT_DMA_ERRORS },
+	{ "domain",  required_argument, NULL, OPT_DOMAIN },
+	{ "print",   no_argument,       NULL, OPT_PRINT },
+	{ "name",    required_argument, NULL, OPT_NAME },
+	{ "uuid",    required_argument, NULL, OPT_UUID },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
@@ -283,6 +295,39 @@ static int parse_net(struct vmm_config *cfg, const char *optarg, char *err, size
 	return 0;
 }
 
+/* The options a domain file describes: given with --domain, they would say
+ * the VM twice. */
+static const char *describes_vm(int opt)
+{
+	switch (opt) {
+	case OPT_KERNEL: return "--kernel";
+	case OPT_INITRD: return "--initrd";
+	case OPT_CMDLINE: return "--cmdline";
+	case OPT_MEM: return "--mem";
+	case OPT_CPUS: return "--cpus";
+	case OPT_CONSOLE: return "--console";
+	case OPT_DISK: return "--disk";
+	case OPT_NO_IOMMU: return "--no-iommu";
+	case OPT_NO_RNG: return "--no-rng";
+	case OPT_NET: return "--net";
+	case OPT_NAME: return "--name";
+	case OPT_UUID: return "--uuid";
+	default: return NULL;
+	}
+}
+
+/* 8-4-4-4-12 hex digits, as libvirt writes a UUID. */
+static bool is_uuid(const char *s)
+{
+	for (unsigned int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]) || !s[i])
+			return false;
+	}
+	return s[36] == '\0';
+}
+
 static int check_mem(uint64_t mem, uint64_t host_mem, char *err, size_t errlen,
 		     const char *arg)
 {
@@ -300,8 +345,9 @@ static int check_mem(uint64_t mem, uint64_t host_mem, char *err, size_t errlen,
 int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 	      uint64_t host_mem_bytes, char *err, size_t errlen)
 {
-	const char *cmd;
+	const char *cmd, *vm_option = NULL;
 	unsigned long v;
+	unsigned int other_options = 0;
 	int c;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -328,6 +374,8 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 		cfg->command = CMD_PROBE;
 	else if (!strcmp(cmd, "dump-acpi"))
 		cfg->command = CMD_DUMP_ACPI;
+	else if (!strcmp(cmd, "domain"))
+		cfg->command = CMD_DOMAIN;
 	else
 		return fail(err, errlen, "unknown command '%s' (try 'vmm --help')", cmd);
 
@@ -337,6 +385,10 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 	optind = 2;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:vqh", run_options, NULL)) != -1) {
+		if (!vm_option)
+			vm_option = describes_vm(c);
+		if (c != OPT_PRINT && c != 'v' && c != 'q')
+			other_options++;
 		switch (c) {
 		case OPT_KERNEL:  cfg->kernel = optarg; break;
 		case OPT_INITRD:  cfg->initrd = optarg; break;
@@ -417,6 +469,23 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 				return fail(err, errlen, "--report: empty file name");
 			cfg->report = optarg;
 			break;
+		case OPT_DOMAIN:
+			if (!*optarg)
+				return fail(err, errlen, "--domain: empty file name");
+			cfg->domain = optarg;
+			break;
+		case OPT_PRINT: cfg->domain_print = true; break;
+		case OPT_NAME:
+			if (!*optarg)
+				return fail(err, errlen, "--name: empty name");
+			cfg->name = optarg;
+			break;
+		case OPT_UUID:
+			if (!is_uuid(optarg))
+				return fail(err, errlen, "--uuid '%s': not a UUID (8-4-4-4-12 hex digits)",
+					    optarg);
+			cfg->uuid = optarg;
+			break;
 		case 'v': cfg->verbose = true; break;
 		case 'q': cfg->quiet = true; break;
 		case 'h': cfg->command = CMD_HELP; return 0;
@@ -435,7 +504,17 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 		if (cfg->dmatest[i].untrusted && cfg->no_iommu)
 			return fail(err, errlen,
 				    "--dmatest untrusted needs the virtio-iommu: it cannot go with --no-iommu");
+	if (cfg->domain_print && cfg->command != CMD_DOMAIN)
+		return fail(err, errlen, "--print goes with 'vmm domain --print FILE.xml'");
+	if (cfg->domain && vm_option)
+		return fail(err, errlen, "--domain: the domain file describes the VM: %s cannot go with it",
+			    vm_option);
 	switch (cfg->command) {
+	case CMD_DOMAIN:
+		if (!cfg->domain_print || other_options || optind != argc - 1)
+			return fail(err, errlen, "usage: vmm domain --print FILE.xml");
+		cfg->domain = argv[optind];
+		break;
 	case CMD_RUN:
 		if (optind < argc)
 			return fail(err, errlen, "unexpected argument '%s'", argv[optind]);

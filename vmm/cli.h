@@ -20,7 +20,7 @@
 #define VMM_MIN_BOUNCE_POOL (256ull << 10)
 #define VMM_MAX_BOUNCE_POOL (4ull << 30)
 
-enum vmm_command { CMD_NONE, CMD_RUN, CMD_PROBE, CMD_DUMP_ACPI, CMD_HELP, CMD_VERSION };
+enum vmm_command { CMD_NONE, CMD_RUN, CMD_PROBE, CMD_DUMP_ACPI, CMD_DOMAIN, CMD_HELP, CMD_VERSION };
 
 struct vmm_config {
 	enum vmm_command command;
@@ -59,6 +59,12 @@ struct vmm_config {
 	bool untrusted;
 	uint64_t bounce_pool_bytes;  /* --bounce-pool: host bounce pool size */
 	bool dma_errors_fatal;       /* --dma-errors=fatal: stop at the first violation */
+	/* --domain FILE (run), or the FILE of `vmm domain --print FILE`:
+	 * libvirt domain XML (vmm/domain.h) */
+	const char *domain;
+	bool domain_print;
+	const char *name;        /* --name: the VM's name, in the report */
+	const char *uuid;        /* --uuid: 8-4-4-4-12 hex digits, in the report */
 	bool no_iommu;           /* endpoints not behind the virtio-iommu */
 	bool no_rng;
 	bool verbose;

@@ -20,6 +20,7 @@ vmm_libvmmcore_a_SOURCES = \
 	vmm/pci_root_port.c vmm/pci_root_port.h \
 	vmm/pci.c vmm/pci.h \
 	vmm/devices_plan.c vmm/devices_plan.h \
+	vmm/domain.c vmm/domain.h \
 	vmm/virtqueue.c vmm/virtqueue.h \
 	vmm/virtio_pci.c vmm/virtio_pci.h \
 	vmm/virtio_blk.c vmm/virtio_rng.c vmm/virtio_iommu.c vmm/virtio_devices.h \
@@ -30,8 +31,12 @@ nodist_vmm_libvmmcore_a_SOURCES = vmm/dsdt.hex
 bin_PROGRAMS += vmm/vmm
 vmm_vmm_SOURCES = vmm/main.c vmm/kvm.c vmm/vcpu.c vmm/probe.c vmm/machine.h \
 	vmm/devices.c vmm/devices.h vmm/sanitizer.c vmm/sanitizer.h vmm/report.c vmm/report.h
-vmm_vmm_CPPFLAGS = $(AM_CPPFLAGS) -DVMM_DEFAULT_GUEST_DIR='"$(abs_top_builddir)/guest/out"'
-vmm_vmm_LDADD = vmm/libvmmcore.a viommu/libviommu.a swiotlb/libswiotlb.a
+# The default guest: guest/out for the binary built here, $(pkgdatadir)/guest
+# once installed (guest/local.mk installs it there).
+vmm_vmm_CPPFLAGS = $(AM_CPPFLAGS) -DVMM_BUILD_BINARY='"$(abs_top_builddir)/vmm/vmm"' \
+	-DVMM_BUILD_GUEST_DIR='"$(abs_top_builddir)/guest/out"' \
+	-DVMM_INSTALLED_GUEST_DIR='"$(pkgdatadir)/guest"'
+vmm_vmm_LDADD = vmm/libvmmcore.a viommu/libviommu.a swiotlb/libswiotlb.a $(LIBXML2_LIBS)
 
 # The DSDT: ASL compiled by iasl into a C array (dsdt_aml_code[]).
 BUILT_SOURCES += vmm/dsdt.hex

@@ -10,6 +10,7 @@
 #include "vmm/boot.h"
 #include "vmm/cli.h"
 #include "vmm/devices.h"
+#include "vmm/domain.h"
 #include "vmm/exit_codes.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
@@ -121,11 +122,26 @@ static int read_into_guest(const char *path, int fd, uint64_t size, void *dst)
 	return 0;
 }
 
+/*
+ * The default guest: $VMM_GUEST_DIR; else, for the binary the build tree
+ * made (the same file, whatever path it was started by), the build tree's
+ * guest/out; else the installed one, $(pkgdatadir)/guest (make install).
+ */
+static bool in_build_tree(void)
+{
+	struct stat self, built;
+
+	return stat("/proc/self/exe", &self) == 0 && stat(VMM_BUILD_BINARY, &built) == 0 &&
+	       self.st_dev == built.st_dev && self.st_ino == built.st_ino;
+}
+
 static const char *default_guest_dir(void)
 {
 	const char *dir = getenv("VMM_GUEST_DIR");
 
-	return (dir && *dir) ? dir : VMM_DEFAULT_GUEST_DIR;
+	if (dir && *dir)
+		return dir;
+	return in_build_tree() ? VMM_BUILD_GUEST_DIR : VMM_INSTALLED_GUEST_DIR;
 }
 
 static void serial_irq(void *opaque, bool level)
@@ -285,8 +301,10 @@ static int cmd_run(const struct vmm_config *cfg)
 
 		snprintf(kernel_path, sizeof(kernel_path), "%s/bzImage", dir);
 		if (access(kernel_path, R_OK) != 0) {
-			pr_err("no --kernel given and the default guest is not built (%s missing: run 'make guest')",
-			       kernel_path);
+			pr_err("no --kernel given and the default guest is not there (%s missing: %s)",
+			       kernel_path, getenv("VMM_GUEST_DIR") && *getenv("VMM_GUEST_DIR") ?
+			       "check $VMM_GUEST_DIR" : in_build_tree() ? "run 'make guest'" :
+			       "run 'make guest' and 'make install' in the build tree, or give --kernel");
 			return VMM_EXIT_ERROR;
 		}
 		kernel = kernel_path;
@@ -423,7 +441,7 @@ static int cmd_run(const struct vmm_config *cfg)
 	ret = machine_exit_code(&m);
 	if (ret < 0)
 		ret = VMM_EXIT_ERROR;
-	if (report_write(&m, report) && ret == VMM_EXIT_POWEROFF)
+	if (report_write(&m, cfg, report) && ret == VMM_EXIT_POWEROFF)
 		ret = VMM_EXIT_ERROR;
 	pr_info("%s (exit status %d)", exit_reason(ret), ret);
 	if (!m.pm.boot_time_ns)
@@ -493,16 +511,46 @@ static int cmd_dump_acpi(const struct vmm_config *cfg)
 	return 0;
 }
 
+/* vmm domain --print FILE.xml: the options go through the same checks as
+ * `vmm run --domain FILE.xml`, then are printed. */
+static int cmd_domain(const struct vmm_config *cfg)
+{
+	char *argv[] = { "vmm", "run", "--domain", (char *)cfg->domain, NULL };
+	struct vmm_config run = *cfg;
+	struct domain_args opts, keep;
+	char err[512];
+	int ret = VMM_EXIT_ERROR;
+
+	if (domain_cli_parse(4, argv, &run, host_ram_bytes(), &opts, &keep, err, sizeof(err))) {
+		pr_err("%s", err);
+	} else {
+		domain_print_command(stdout, &opts);
+		ret = fflush(stdout) ? VMM_EXIT_ERROR : 0;
+	}
+	domain_args_free(&opts);
+	domain_args_free(&keep);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct vmm_config cfg;
-	char err[256];
+	/* --domain: the file's options, and the strings cfg points into */
+	struct domain_args domain_opts = { 0 }, domain = { 0 };
+	char err[512];
+	int ret;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (cli_parse(argc, argv, &cfg, host_ram_bytes(), err, sizeof(err))) {
+	if (cli_parse(argc, argv, &cfg, host_ram_bytes(), err, sizeof(err)) ||
+	    (cfg.command == CMD_RUN && cfg.domain &&
+	     domain_cli_parse(argc, argv, &cfg, host_ram_bytes(), &domain_opts, &domain,
+			      err, sizeof(err)))) {
 		pr_err("%s", err);
+		domain_args_free(&domain_opts);
+		domain_args_free(&domain);
 		return VMM_EXIT_ERROR;
 	}
+	domain_args_free(&domain_opts);
 	if (cfg.verbose)
 		log_max_level = LOG_DEBUG;
 	else if (cfg.quiet)
@@ -511,6 +559,7 @@ int main(int argc, char **argv)
 	switch (cfg.command) {
 	case CMD_HELP:
 		cli_usage(stdout);
+		printf("\ndefault guest: %s (environment: VMM_GUEST_DIR)\n", default_guest_dir());
 		return 0;
 	case CMD_VERSION:
 		printf("vmm %s\n", PACKAGE_VERSION);
@@ -519,8 +568,12 @@ int main(int argc, char **argv)
 		return cmd_probe();
 	case CMD_DUMP_ACPI:
 		return cmd_dump_acpi(&cfg);
+	case CMD_DOMAIN:
+		return cmd_domain(&cfg);
 	case CMD_RUN:
-		return cmd_run(&cfg);
+		ret = cmd_run(&cfg);
+		domain_args_free(&domain);
+		return ret;
 	default:
 		cli_usage(stderr);
 		return VMM_EXIT_ERROR;

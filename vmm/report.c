@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include "config.h"
+
 #include "vmm/report.h"
 #include "vmm/dmatest.h"
 #include "vmm/log.h"
@@ -7,6 +9,10 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+
+/* The version of the report's JSON lines, docs/report.schema.json: up by
+ * one whenever a line loses a field or a field changes meaning. */
+#define REPORT_SCHEMA_VERSION 1
 
 /* Violations listed on stderr; --report has every recorded one. */
 #define REPORT_VIOLATIONS_SHOWN 50
@@ -124,11 +130,21 @@ static void report_net(struct virtio_net *net, FILE *json)
 	}
 }
 
-int report_write(struct machine *m, FILE *json)
+int report_write(struct machine *m, const struct vmm_config *cfg, FILE *json)
 {
 	struct report_ctx ctx = { .json = json };
 	struct swiotlb_stats pool;
 	uint64_t total = 0;
+
+	if (json) {
+		fprintf(json, "{\"type\":\"vm\",\"report_schema\":%d,\"vmm_version\":", REPORT_SCHEMA_VERSION);
+		json_string(json, PACKAGE_VERSION);
+		fputs(",\"name\":", json);
+		cfg->name ? json_string(json, cfg->name) : (void)fputs("null", json);
+		fputs(",\"uuid\":", json);
+		cfg->uuid ? json_string(json, cfg->uuid) : (void)fputs("null", json);
+		fputs("}\n", json);
+	}
 
 	if (m->viommu)
 		viommu_for_each_endpoint(m->viommu, report_endpoint, &ctx);

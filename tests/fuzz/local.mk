@@ -19,7 +19,7 @@
 FUZZ_CC = $(CLANG)
 FUZZ_TIME = 60
 FUZZ_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_COMPILE = $(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -I$(top_srcdir) -I$(top_builddir)
+FUZZ_COMPILE = $(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -I$(top_srcdir) -I$(top_builddir) $(LIBXML2_CFLAGS)
 
 FUZZ_LIB_SRCS = $(vmm_libvmmcore_a_SOURCES) $(viommu_libviommu_a_SOURCES) \
 	$(swiotlb_libswiotlb_a_SOURCES) tests/fuzz/fuzz.c tests/fuzz/fuzz.h tests/fuzz/fuzz-ops.h \

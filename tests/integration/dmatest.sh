@@ -184,6 +184,7 @@ while read -r name cmds failed viol; do
 done <"$tmp/correct.devs"
 correct_cases correct
 report correct >"$tmp/correct.json"
+report_valid correct "$tmp/correct.json"
 bounce_clean correct "$tmp/correct.json"
 no_bounce_retries correct
 
@@ -234,4 +235,9 @@ ok 'report untrusted | grep -q "^{\"type\":\"summary\",\"violations\":0[,}]"' \
 correct_cases untrusted
 report untrusted >"$tmp/untrusted.json"
 bounce_clean untrusted "$tmp/untrusted.json"
+# the zoo's and the fatal run's reports: a violation line of every class
+for part in zoo fatal; do
+	report "$part" >"$tmp/$part.json"
+	report_valid "$part" "$tmp/$part.json"
+done
 no_bounce_retries untrusted

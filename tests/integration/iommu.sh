@@ -84,6 +84,7 @@ for mode in strict lazy; do
 		"$mode: report: zero DMA-API violations"
 	ok 'grep -q "^vmm: DMA-API violations: 0$" "$log"' "$mode: stderr summary: 0 DMA-API violations"
 	sed -n 's/^IOMMU-REPORT //p' "$log" >"$tmp/$mode.json"
+	report_valid "$mode" "$tmp/$mode.json"
 	bounce_clean "$mode" "$tmp/$mode.json"
 	diag "$mode: guest-visible MiB/s: read $(guest_fact "$log" read_mbps), write $(guest_fact "$log" write_mbps), read-back $(guest_fact "$log" read2_mbps)"
 done

@@ -94,6 +94,7 @@ for run in strict-mq:2:1500 lazy-jumbo:1:9000 untrusted:1:1500; do
 	ok '[ "${maps:-0}" -gt 100 ] && [ "${unmaps:-0}" -gt 100 ]' \
 		"$label: the virtio-net endpoint's DMA went through the IOMMU ($maps maps, $unmaps unmaps)"
 	bounce_clean "$label" "$tmp/$label.json"
+	report_valid "$label" "$tmp/$label.json"
 
 	# The device as configured, and its counters against the traffic.
 	net=$(grep '^{"type":"net",' "$tmp/$label.json")

@@ -3,6 +3,9 @@
 # Checks of vmm's --report JSON lines (docs/sanitizer.md) shared by the
 # integration tests.  Source after tests/tap/libtap.sh.
 #
+#   report_valid NAME FILE   FILE is valid against the report's JSON Schema
+#                        (docs/report.schema.json; tests/report-validate,
+#                        python3-jsonschema), "vm" line first.
 #   bounce_clean NAME FILE   FILE holds a correct run's report lines: every
 #                        bounce slot is back at exit (each device's
 #                        "slots_in_use" 0) and the pool never ran full
@@ -47,4 +50,10 @@ bounce_clean() {
 		grep '^{"type":"dmatest",' "$_bc_file" | _json_field bounce_exhausted; } |
 		grep -v '=0$' | tr '\n' ' ')
 	is "" "$_bc_bad" "$_bc_name: the bounce pool never ran full (exhausted 0 for every device and the pool)"
+}
+
+report_valid() {
+	"$top_srcdir/tests/report-validate" "$top_srcdir/docs/report.schema.json" "$2" >"$2.valid" 2>&1
+	ok '[ $? = 0 ]' "$1: the report is valid against docs/report.schema.json ($(grep -c . "$2") lines)"
+	diag_file "$2.valid"
 }

@@ -94,6 +94,7 @@ for mode in untrusted trusted highmem noswiotlb; do
 	is 0 "$(sed -n 's/^UNTRUSTED-REPORT {"type":"summary",.*"\(violations\|refused_dmas\)":\([0-9]*\).*/\2/p' "$log")" \
 		"$mode: report: zero refused DMAs (DMA-API violations)"
 	sed -n 's/^UNTRUSTED-REPORT //p' "$log" >"$tmp/$mode.json"
+	report_valid "$mode" "$tmp/$mode.json"
 	bounce_clean "$mode" "$tmp/$mode.json"
 	case $mode in
 	untrusted)

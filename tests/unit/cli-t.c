@@ -70,6 +70,19 @@ static const struct bad_case bad[] = {
 	{ { "run", "--bounce-pool", "8G", NULL }, "from 256K to 4G" },
 	{ { "run", "--bounce-pool", "lots", NULL }, "not a size" },
 	{ { "run", "--dma-errors", "ignore", NULL }, "'report' or 'fatal'" },
+	{ { "run", "--domain", "d.xml", "--mem", "1G", NULL }, "--mem cannot go with it" },
+	{ { "run", "--disk", "a.img", "--domain", "d.xml", NULL }, "--disk cannot go with it" },
+	{ { "run", "--domain", "d.xml", "--uuid", "4a1b6f2e-8c3d-4e5f-9a0b-1c2d3e4f5a6b", NULL },
+	  "--uuid cannot go with it" },
+	{ { "run", "--domain", "", NULL }, "--domain: empty file name" },
+	{ { "run", "--uuid", "4a1b6f2e-8c3d-4e5f-9a0b-1c2d3e4f5a6", NULL }, "not a UUID" },
+	{ { "run", "--uuid", "4a1b6f2e-8c3d-4e5f-9a0b-1c2d3e4f5a6bb", NULL }, "not a UUID" },
+	{ { "run", "--uuid", "4a1b6f2e+8c3d-4e5f-9a0b-1c2d3e4f5a6b", NULL }, "not a UUID" },
+	{ { "run", "--name", "", NULL }, "--name: empty name" },
+	{ { "run", "--print", NULL }, "--print goes with" },
+	{ { "domain", "d.xml", NULL }, "usage: vmm domain --print" },
+	{ { "domain", "--print", NULL }, "usage: vmm domain --print" },
+	{ { "domain", "--print", "--cpus", "2", "d.xml", NULL }, "usage: vmm domain --print" },
 	{ { "run", "--no-iommu", "--dmatest", "untrusted", NULL }, "needs the virtio-iommu" },
 	{ { "run", "--net", "", NULL }, "tap=NAME is missing" },
 	{ { "run", "--net", "mac=02:00:00:00:00:01", NULL }, "tap=NAME is missing" },
@@ -100,7 +113,7 @@ int main(void)
 	uint64_t sz;
 	size_t nbad = sizeof(bad) / sizeof(bad[0]);
 
-	plan(45 + 2 * nbad);
+	plan(51 + 2 * nbad);
 
 	/* Defaults. */
 	is_int(0, parse(&cfg, err, sizeof(err), "run", NULL), "run with no options parses");
@@ -125,6 +138,20 @@ int main(void)
 	ok(cfg.verbose, "-v");
 	is_int(0, parse(&cfg, err, sizeof(err), "run", "--mem=256", NULL), "--mem=256 form");
 	is_int(256ull << 20, (long long)cfg.mem_bytes, "a bare --mem number is MiB");
+
+	/* --name, --uuid; --domain with vmm's own options; vmm domain --print. */
+	is_int(0, parse(&cfg, err, sizeof(err), "run", "--name", "vm 1", "--uuid",
+			"4A1B6F2E-8c3d-4e5f-9a0b-1c2d3e4f5a6b", NULL), "--name, --uuid parse (%s)", err);
+	ok(!strcmp(cfg.name, "vm 1") && !strcmp(cfg.uuid, "4A1B6F2E-8c3d-4e5f-9a0b-1c2d3e4f5a6b"),
+	   "--name, --uuid kept as given");
+	is_int(0, parse(&cfg, err, sizeof(err), "run", "--timeout", "3", "--domain", "d.xml",
+			"--report", "r", "--dma-errors", "fatal", "--dmatest", "-q", NULL),
+	       "--domain with vmm's own options (%s)", err);
+	ok(!strcmp(cfg.domain, "d.xml") && cfg.timeout_s == 3 && cfg.report && cfg.dma_errors_fatal,
+	   "--domain FILE kept, the other options parsed");
+	is_int(0, parse(&cfg, err, sizeof(err), "domain", "--print", "d.xml", NULL), "domain --print FILE");
+	ok(cfg.command == CMD_DOMAIN && cfg.domain_print && !strcmp(cfg.domain, "d.xml"),
+	   "command domain, --print, the file");
 
 	/* The DMA sanitizer's options. */
 	is_int(64ull << 20, (long long)cfg.bounce_pool_bytes, "default bounce pool 64 MiB");

@@ -879,8 +879,8 @@ static void on_json(void *opaque, const struct viommu_violation_record *r)
 
 static void test_json_parses(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char path[256], cmd[512];
+	const char *tmp = getenv("TMPDIR"), *srcdir = getenv("top_srcdir");
+	char path[256], cmd[4096];
 	struct viommu *v;
 	int fd, rc;
 
@@ -888,6 +888,8 @@ static void test_json_parses(void)
 	fd = mkstemp(path);
 	if (fd < 0 || !(json_out = fdopen(fd, "w")))
 		bail("mkstemp: %s", strerror(errno));
+	if (!srcdir || !*srcdir)
+		srcdir = ".";   /* make check sets it; by hand, from the top of the tree */
 	test_format();
 	v = make();
 	viommu_set_violation_cb(v, on_json, NULL);
@@ -920,6 +922,17 @@ static void test_json_parses(void)
 		rc = system(cmd);
 		is_int(0, rc, "%u JSON lines parse (python3 json)", json_lines);
 	}
+	/* ... and are valid --report lines (docs/report.schema.json), after
+	 * the "vm" line that starts every report. */
+	snprintf(cmd, sizeof(cmd),
+		 "{ echo '{\"type\":\"vm\",\"report_schema\":1,\"vmm_version\":\"0\",\"name\":null,"
+		 "\"uuid\":null}'; cat %s; } >%s.report && %s/tests/report-validate "
+		 "%s/docs/report.schema.json %s.report >%s.out 2>&1; rc=$?; sed 's/^/# /' %s.out; "
+		 "rm -f %s.out; exit $rc", path, path, srcdir, srcdir, path, path, path, path);
+	rc = system(cmd);
+	is_int(0, rc, "%u violation lines are valid against the report's JSON Schema", json_lines);
+	snprintf(cmd, sizeof(cmd), "%s.report", path);
+	unlink(cmd);
 	unlink(path);
 	drain(v);
 	viommu_destroy(v);
@@ -1003,7 +1016,7 @@ static void test_neighbours(void)
 int main(void)
 {
 	alarm(120);   /* a deadlock in a callback fails instead of hanging */
-	plan(151);
+	plan(152);
 	test_names();
 	test_neighbours();
 	test_context();
