@@ -28,7 +28,8 @@ dist_doc_DATA = README.md docs/design.md docs/domain-xml.md docs/fuzzing.md \
 	docs/report.schema.json
 domainsdir = $(docdir)/domains
 dist_domains_DATA = docs/domains/default.xml docs/domains/console-stdio.xml \
-	docs/domains/disks.xml docs/domains/ignored.xml docs/domains/iommu.xml \
+	docs/domains/disks.xml docs/domains/ignored.xml docs/domains/interface.xml \
+	docs/domains/iommu.xml \
 	docs/domains/lifecycle.xml docs/domains/memory-units.xml docs/domains/no-iommu.xml \
 	docs/domains/os-kernel-only.xml docs/domains/rng.xml docs/domains/serial-file.xml \
 	docs/domains/vcpu.xml

@@ -38,6 +38,9 @@ struct walk {
 	bool iommu;             /* <iommu model='virtio'/> */
 	bool rng;
 	struct domain_serial serial;
+	/* --net options, appended after the disks: libvirt's dumpxml writes
+	 * every <disk> before every <interface>, whatever the file's order. */
+	struct domain_args nets;
 	/* The first device behind the IOMMU (<driver iommu='on'/>) and the
 	 * first one not, checked against `iommu` at the end. */
 	const xmlNode *first_iommu_on, *first_iommu_off;
@@ -535,6 +538,130 @@ static int map_rng(struct walk *w, const xmlNode *rng)
 	return device_iommu(w, rng, driver);
 }
 
+/* A --net value is split at commas and '=': a name or address with one
+ * would read as another key. */
+static int net_word(struct walk *w, const xmlNode *n, const char *name, const char *v)
+{
+	if (v[strcspn(v, ",=")])
+		return refuse(w, n, name, "a ',' or '=' cannot go into vmm's --net");
+	return 0;
+}
+
+/* <interface type='ethernet'>: vmm's virtio-net on an existing TAP.
+ * Numbers and the MAC are written as libvirt writes them back (decimal,
+ * lower case), so that the file and its `virsh dumpxml` map the same. */
+static int map_interface(struct walk *w, const xmlNode *iface)
+{
+	const char *type = attr(iface, "type"), *tap = NULL, *mac = NULL;
+	const xmlNode *driver = NULL, *model = NULL;
+	unsigned long queues = 0, mtu = 0;     /* 0: not given, as libvirt reads it */
+	char arg[128], mac_lc[18] = "";
+	size_t pos;
+
+	if (check_attrs(w, iface, ATTRS("type")))
+		return -1;
+	if (!type || strcmp(type, "ethernet"))
+		return refuse(w, iface, "type",
+			      "vmm opens an existing TAP only (type='ethernet' with <target dev=...>)");
+	for (const xmlNode *c = iface->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE || device_bookkeeping(c))
+			continue;
+		if (is(c, "target")) {
+			const char *managed = attr(c, "managed");
+
+			if (check_attrs(w, c, ATTRS("dev", "managed")) || check_empty(w, c))
+				return -1;
+			if (managed && strcmp(managed, "no"))
+				return refuse(w, c, "managed",
+					      "vmm opens an existing TAP and creates none (write managed='no')");
+			tap = attr(c, "dev");
+			if (tap && net_word(w, c, "dev", tap))
+				return -1;
+			/* Linux's IFNAMSIZ; it also bounds `arg` below */
+			if (tap && strlen(tap) > 15)
+				return refuse(w, c, "dev", "longer than an interface name (15 bytes)");
+			/* libvirt drops these names (its own TAPs') and makes up
+			 * another unless managed='no' */
+			if (tap && !managed && (!strncmp(tap, "vnet", 4) || !strncmp(tap, "macvtap", 7) ||
+						!strncmp(tap, "macvlan", 7)))
+				return refuse(w, c, "dev", "libvirt replaces a vnet, macvtap or macvlan name "
+					      "with its own: write managed='no'");
+		} else if (is(c, "model")) {
+			const char *m = attr(c, "type");
+
+			if (check_attrs(w, c, ATTRS("type")) || check_empty(w, c))
+				return -1;
+			if (!m || strcmp(m, "virtio"))
+				return refuse(w, c, "type", "vmm's network device is virtio-net (type='virtio')");
+			model = c;
+		} else if (is(c, "mac")) {
+			if (check_attrs(w, c, ATTRS("address")) || check_empty(w, c))
+				return -1;
+			mac = attr(c, "address");
+			if (!mac || !*mac)
+				return refuse(w, c, NULL, "no address=");
+			if (net_word(w, c, "address", mac))
+				return -1;
+			if (strlen(mac) >= sizeof(mac_lc))
+				return refuse(w, c, "address", "not a MAC address");
+			for (pos = 0; mac[pos]; pos++)
+				mac_lc[pos] = (char)(mac[pos] >= 'A' && mac[pos] <= 'F' ?
+						     mac[pos] - 'A' + 'a' : mac[pos]);
+			mac_lc[pos] = '\0';
+		} else if (is(c, "driver")) {
+			const char *name = attr(c, "name"), *q = attr(c, "queues");
+
+			/* name='qemu' is a device in the VMM's process, as vmm's is */
+			if (check_attrs(w, c, ATTRS("name", "queues", "iommu")) || check_empty(w, c))
+				return -1;
+			if (name && strcmp(name, "qemu"))
+				return refuse(w, c, "name", "vmm's virtio-net runs in vmm (name='qemu')");
+			if (q && parse_count(w, c, q, &queues))
+				return -1;
+			driver = c;
+		} else if (is(c, "mtu")) {
+			const char *size = attr(c, "size");
+
+			if (check_attrs(w, c, ATTRS("size")) || check_empty(w, c))
+				return -1;
+			if (!size)
+				return refuse(w, c, NULL, "no size=");
+			if (parse_count(w, c, size, &mtu))
+				return -1;
+		} else if (is(c, "link")) {
+			const char *state = attr(c, "state");
+
+			if (check_attrs(w, c, ATTRS("state")) || check_empty(w, c))
+				return -1;
+			if (state && strcmp(state, "up"))
+				return refuse(w, c, "state", "vmm's network link is always up");
+		} else if (is(c, "boot")) {
+			/* a firmware (PXE) boot order: vmm has no firmware */
+			if (check_attrs(w, c, ATTRS("order")) || check_empty(w, c))
+				return -1;
+		} else {
+			return refuse(w, c, NULL, "not supported by vmm");
+		}
+	}
+	if (!tap || !*tap)
+		return refuse(w, iface, NULL, "no <target dev=...>: vmm opens an existing TAP by its name");
+	if (!model)
+		return refuse(w, iface, NULL, "no <model type='virtio'/>: vmm's network device is "
+			      "virtio-net, libvirt's default model is not");
+	if (device_iommu(w, iface, driver))
+		return -1;
+	pos = (size_t)snprintf(arg, sizeof(arg), "tap=%s", tap);
+	if (*mac_lc)
+		pos += (size_t)snprintf(arg + pos, sizeof(arg) - pos, ",mac=%s", mac_lc);
+	if (queues)
+		pos += (size_t)snprintf(arg + pos, sizeof(arg) - pos, ",queues=%lu", queues);
+	if (mtu)
+		snprintf(arg + pos, sizeof(arg) - pos, ",mtu=%lu", mtu);
+	if (add_arg(&w->nets, "--net") || add_arg(&w->nets, arg))
+		return nomem(w);
+	return 0;
+}
+
 /* <serial> or <console>: COM1, on stdio or written to a file. */
 static int map_serial(struct walk *w, const xmlNode *n, bool console)
 {
@@ -649,7 +776,7 @@ static int map_devices(struct walk *w, const xmlNode *devs)
 			if (!r)
 				r = check_empty(w, c);
 		} else if (is(c, "interface")) {
-			r = refuse(w, c, NULL, "network interfaces are not supported yet");
+			r = map_interface(w, c);
 		} else {
 			r = refuse(w, c, NULL, "not supported by vmm");
 		}
@@ -802,7 +929,12 @@ int domain_args_from_doc(xmlDoc *doc, struct domain_args *out, char *err, size_t
 		return refuse(&w, root, NULL, "no <on_reboot>: libvirt's default is 'restart', and vmm "
 			      "ends when the guest reboots: write <on_reboot>destroy</on_reboot>");
 
-	if (devices && map_devices(&w, devices))
+	r = devices ? map_devices(&w, devices) : 0;
+	for (unsigned int i = 0; !r && i < w.nets.argc; i++)
+		if (add_arg(out, w.nets.argv[i]))
+			r = nomem(&w);
+	domain_args_free(&w.nets);
+	if (r)
 		return -1;
 	if (w.serial.node && !strcmp(w.serial.type, "file") && add_pair(&w, "--console", w.serial.path))
 		return -1;
