@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "vmm/boot.h"
 #include "vmm/layout.h"
+#include "vmm/log.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,20 +13,7 @@
 #define MIN_PROTOCOL       0x020c     /* 2.12: xloadflags, 64-bit entry */
 #define ENTRY64_OFFSET     0x200
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+#define fail(err, errlen, ...) error_line(err, errlen, -EINVAL, __VA_ARGS__)
 
 static uint64_t align_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }

@@ -1,25 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "vmm/cli.h"
+#include "vmm/log.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#define fail(err, errlen, ...) error_line(err, errlen, -1, __VA_ARGS__)
 
 int parse_uint(const char *s, unsigned long min, unsigned long max,
 	       unsigned long *out)

@@ -62,3 +62,15 @@ bool ratelimit_allow(struct ratelimit *rl)
 	pthread_mutex_unlock(&rl_lock);
 	return allow;
 }
+
+int error_line(char *buf, size_t len, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf && len) {
+		va_start(ap, fmt);
+		vsnprintf(buf, len, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}

@@ -3,6 +3,7 @@
 #define VMM_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Every VMM message goes to stderr prefixed "vmm: ", so it can never be
@@ -44,5 +45,10 @@ bool ratelimit_allow(struct ratelimit *rl);
 	} while (0)
 
 uint64_t monotonic_ns(void);
+
+/* Formats one error line into buf (when there is one) and returns ret: the
+ * "one clear line" a bad input gets, for the caller to print. */
+int error_line(char *buf, size_t len, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* A TAP interface as virtio-net's backend (vmm/net_tap.h). */
 #include "vmm/net_tap.h"
+#include "vmm/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -16,15 +16,6 @@
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 
-static int tap_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 static int tap_set_offload(struct net_backend *be, unsigned int flags)
 {
@@ -61,12 +52,12 @@ static int tap_mtu(const char *ifname, unsigned int *mtu, char *err, size_t errl
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
 
 	if (s < 0)
-		return tap_fail(err, errlen, -errno, "TAP '%s': no socket to read its MTU: %s", ifname,
+		return error_line(err, errlen, -errno, "TAP '%s': no socket to read its MTU: %s", ifname,
 				strerror(errno));
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (ioctl(s, SIOCGIFMTU, &ifr) < 0) {
-		ret = tap_fail(err, errlen, -errno, "TAP '%s': cannot read its MTU: %s", ifname,
+		ret = error_line(err, errlen, -errno, "TAP '%s': cannot read its MTU: %s", ifname,
 			       strerror(errno));
 	} else if (!*mtu) {
 		*mtu = (unsigned int)ifr.ifr_mtu;
@@ -75,7 +66,7 @@ static int tap_mtu(const char *ifname, unsigned int *mtu, char *err, size_t errl
 
 		ifr.ifr_mtu = (int)*mtu;
 		if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
-			ret = tap_fail(err, errlen, -errno, "TAP '%s' has MTU %d and mtu=%u cannot be set "
+			ret = error_line(err, errlen, -errno, "TAP '%s' has MTU %d and mtu=%u cannot be set "
 				       "on it: %s (ip link set %s mtu %u)", ifname, had, *mtu,
 				       strerror(errno), ifname, *mtu);
 	}
@@ -109,7 +100,7 @@ static int open_queue(const char *ifname, unsigned int queues, int *fd, char *er
 
 	*fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (*fd < 0)
-		return tap_fail(err, errlen, -errno, "cannot open /dev/net/tun: %s%s", strerror(errno),
+		return error_line(err, errlen, -errno, "cannot open /dev/net/tun: %s%s", strerror(errno),
 				errno == ENOENT || errno == ENODEV ? " (is the tun module loaded?)" : "");
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
@@ -117,24 +108,24 @@ static int open_queue(const char *ifname, unsigned int queues, int *fd, char *er
 	if (ioctl(*fd, TUNSETIFF, &ifr) < 0) {
 		e = errno;
 		if (e == EPERM)
-			return tap_fail(err, errlen, -e, "TAP '%s': permission denied (vmm needs "
+			return error_line(err, errlen, -e, "TAP '%s': permission denied (vmm needs "
 					"CAP_NET_ADMIN, or a TAP created for its user: ip tuntap add "
 					"dev %s mode tap user USER%s)", ifname, ifname,
 					queues > 1 ? " multi_queue" : "");
 		if (e == EBUSY)
-			return tap_fail(err, errlen, -e, "TAP '%s' is in use by another program", ifname);
+			return error_line(err, errlen, -e, "TAP '%s' is in use by another program", ifname);
 		if (e == EINVAL && !is_tun_device(ifname))
-			return tap_fail(err, errlen, -e, "'%s' is not a TAP interface", ifname);
+			return error_line(err, errlen, -e, "'%s' is not a TAP interface", ifname);
 		if (e == EINVAL)
-			return tap_fail(err, errlen, -e, "'%s' is a TUN, or not a %s TAP (queues=%u; "
+			return error_line(err, errlen, -e, "'%s' is a TUN, or not a %s TAP (queues=%u; "
 					"ip tuntap add dev %s mode tap%s)", ifname,
 					queues > 1 ? "multi-queue" : "single-queue", queues, ifname,
 					queues > 1 ? " multi_queue" : "");
-		return tap_fail(err, errlen, -e, "TAP '%s': %s", ifname, strerror(e));
+		return error_line(err, errlen, -e, "TAP '%s': %s", ifname, strerror(e));
 	}
 	if (ioctl(*fd, TUNSETVNETHDRSZ, &hdr) < 0 || ioctl(*fd, TUNSETOFFLOAD, 0ul) < 0) {
 		e = errno;
-		return tap_fail(err, errlen, -e, "TAP '%s': cannot set its virtio-net header: %s",
+		return error_line(err, errlen, -e, "TAP '%s': cannot set its virtio-net header: %s",
 				ifname, strerror(e));
 	}
 	return 0;
@@ -149,12 +140,12 @@ int net_tap_open(struct net_backend *be, const char *ifname, unsigned int queues
 	for (unsigned int q = 0; q < VIRTIO_NET_MAX_PAIRS; q++)
 		be->fd[q] = -1;
 	if (!queues || queues > VIRTIO_NET_MAX_PAIRS)
-		return tap_fail(err, errlen, -EINVAL, "TAP '%s': queues=%u out of range", ifname, queues);
+		return error_line(err, errlen, -EINVAL, "TAP '%s': queues=%u out of range", ifname, queues);
 	snprintf(be->name, sizeof(be->name), "%s", ifname);
 	/* TUNSETIFF would create a missing interface (with CAP_NET_ADMIN):
 	 * the user names a TAP that exists. */
 	if (!if_nametoindex(ifname))
-		return tap_fail(err, errlen, -ENODEV, "no network interface '%s' (create the TAP first: "
+		return error_line(err, errlen, -ENODEV, "no network interface '%s' (create the TAP first: "
 				"ip tuntap add dev %s mode tap%s)", ifname, ifname,
 				queues > 1 ? " multi_queue" : "");
 	be->queues = queues;
