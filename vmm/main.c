@@ -419,6 +419,7 @@ static int cmd_run(const struct vmm_config *cfg)
 		main_loop(&m, cfg);
 	vcpus_stop(&m);
 	machine_drain_coalesced(&m);   /* the guest's last words */
+	serial_end_line(&m.serial);    /* ... on a line of their own */
 	/* Where a guest that did not finish was: a spinning CPU's rip, with
 	 * interrupts off, is a hang's first clue.  After a triple fault the
 	 * other vCPUs still say where they were (on AMD, KVM has already

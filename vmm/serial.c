@@ -66,13 +66,8 @@ static void rx_push(struct serial *s, uint8_t c)
 	s->rx_count++;
 }
 
-static void transmit(struct serial *s, uint8_t c)
+static void write_out(struct serial *s, uint8_t c)
 {
-	if (s->mcr & UART_MCR_LOOP) {
-		rx_push(s, c);
-		return;
-	}
-	s->tx_bytes++;
 	if (s->out_fd < 0)
 		return;
 	for (;;) {
@@ -81,6 +76,27 @@ static void transmit(struct serial *s, uint8_t c)
 		if (n == 1 || (n < 0 && errno != EINTR && errno != EAGAIN))
 			break;  /* a broken console must not stop the guest */
 	}
+}
+
+static void transmit(struct serial *s, uint8_t c)
+{
+	if (s->mcr & UART_MCR_LOOP) {
+		rx_push(s, c);
+		return;
+	}
+	s->tx_bytes++;
+	s->last_tx = c;
+	write_out(s, c);
+}
+
+void serial_end_line(struct serial *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->tx_bytes && s->last_tx != '\n') {
+		write_out(s, '\n');
+		s->last_tx = '\n';
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 static uint8_t loopback_msr(uint8_t mcr)

@@ -25,10 +25,16 @@ struct serial {
 	void (*set_irq)(void *opaque, bool level);
 	void *irq_opaque;
 	uint64_t tx_bytes;
+	uint8_t last_tx;        /* the last byte sent to out_fd */
 };
 
 void serial_init(struct serial *s, int out_fd,
 		 void (*set_irq)(void *opaque, bool level), void *opaque);
+/* When the VM has stopped: if the guest's last console line is unfinished,
+ * end it with a newline (not counted in tx_bytes), so that what is written
+ * after vmm — a shell prompt, a test's marker line — starts a line of its
+ * own.  Caller: the main thread, after every vCPU has stopped. */
+void serial_end_line(struct serial *s);
 /* Register access at offset 0-7 from the base port. */
 uint8_t serial_read(struct serial *s, unsigned int offset);
 void serial_write(struct serial *s, unsigned int offset, uint8_t val);

@@ -3,6 +3,7 @@
 #include "vmm/serial.h"
 #include "tests/tap/basic.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,7 +23,7 @@ int main(void)
 	char out[16] = "";
 	uint8_t c;
 
-	plan(27);
+	plan(32);
 	if (pipe(pipefd))
 		bail("pipe");
 	serial_init(&s, pipefd[1], irq, NULL);
@@ -99,5 +100,26 @@ int main(void)
 	/* OUT2 gates the interrupt. */
 	serial_write(&s, UART_MCR, 0);
 	ok(!level, "clearing OUT2 masks the interrupt");
+
+	/* When the VM stops: an unfinished line gets its newline, once. */
+	{
+		uint64_t sent;
+
+		if (fcntl(pipefd[0], F_SETFL, O_NONBLOCK))
+			bail("fcntl");
+		while (read(pipefd[0], out, sizeof(out)) > 0)
+			;
+		sent = s.tx_bytes;
+		serial_end_line(&s);
+		is_int(1, (long long)read(pipefd[0], out, sizeof(out)), "an unfinished line is ended...");
+		is_hex('\n', (uint8_t)out[0], "... with a newline");
+		is_int((long long)sent, (long long)s.tx_bytes, "... that the guest did not send");
+		serial_end_line(&s);
+		is_int(-1, (long long)read(pipefd[0], out, sizeof(out)), "a finished line gets no second one");
+		serial_write(&s, UART_THR, '\n');
+		(void)read(pipefd[0], out, sizeof(out));
+		serial_end_line(&s);
+		is_int(-1, (long long)read(pipefd[0], out, sizeof(out)), "nor does a line the guest ended");
+	}
 	return 0;
 }
