@@ -80,7 +80,7 @@ $(GUEST_DMATEST_KO): $(GUEST_DMATEST_FILES:%=$(srcdir)/%) $(GUEST_KBUILD_STAMP) 
 guest-kbuild: $(GUEST_KBUILD_STAMP)
 	@kdir=`cat guest/out/kbuild` && \
 	echo "guest kernel `cat guest/out/kernel-release`: build tree $$kdir" && \
-	echo "build a module: make -C \"\`cat $(abs_builddir)/guest/out/kbuild\`\" M=\"\$$PWD\" modules"
+	echo "build a module: make -C \"\`cat $(abs_builddir)/guest/out/kbuild\`\" M=\"\$$PWD\" CONFIG_DEBUG_INFO_BTF_MODULES= modules"
 .PHONY: guest-kbuild
 
 # The tutorial's example driver (guest/examples/buggy-dma: one source,
