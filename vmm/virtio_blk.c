@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * virtio-blk (virtio 5.2): IN, OUT, FLUSH, GET_ID on a raw image.  Request
- * data is staged in a host buffer and moved with dma_read/dma_write, so a
- * guest cannot change data the device already took (no double fetch) and
- * every byte is checked by the IOMMU.
+ * data is staged in bounce segments (or, with no bounce account, a host
+ * buffer) and the disk is read and written from there, so a guest cannot
+ * change data the device already took (no double fetch) and every byte is
+ * checked by the IOMMU.
  */
 #include "vmm/virtio_devices.h"
 #include "vmm/log.h"
@@ -53,29 +54,46 @@ static void blk_read_config(struct virtio_dev *vd, unsigned int offset, void *bu
 		memcpy(buf, (uint8_t *)&cfg + offset, len);
 }
 
-/* Move `len` bytes between the disk at `pos` and the chain's data area. */
+/* Move `len` bytes between the disk at `pos` and the chain's data area.
+ * Behind the bounce engine the disk is read into, or written from, the
+ * bounce segment itself (the guest's bytes are copied once, as a device
+ * with a scatter-gather engine would); otherwise through blk->bounce. */
 static uint8_t do_rw(struct virtio_blk *blk, struct virtqueue *vq, const struct vq_elem *e,
 		     bool is_write, uint64_t pos, uint64_t len, uint32_t *written)
 {
+	bool staged = vq->dma->bounce != NULL;
+	size_t chunk = staged ? SWIOTLB_SEG_MAX : blk->bounce_size;
+	/* device reads guest memory: data follows the 16-byte header */
+	uint64_t from = is_write ? sizeof(struct blk_req_hdr) : 0;
 	uint64_t done = 0;
 
 	while (done < len) {
-		size_t n = len - done < blk->bounce_size ? (size_t)(len - done) : blk->bounce_size;
+		size_t n = len - done < chunk ? (size_t)(len - done) : chunk;
+		struct swiotlb_seg seg = { 0 };
+		uint8_t *buf = blk->bounce;
 		ssize_t r;
+		int ret = 0;
 
+		if (staged) {
+			if (dma_seg_alloc(vq->dma, n, &seg))
+				return VIRTIO_BLK_S_IOERR;
+			buf = seg.buf;
+		}
 		if (is_write) {
-			/* device reads guest memory: data follows the 16-byte header */
-			if (vq_elem_read(vq, e, sizeof(struct blk_req_hdr) + done, blk->bounce, n))
-				return VIRTIO_BLK_S_IOERR;
-			r = pwrite(blk->fd, blk->bounce, n, (off_t)(pos + done));
+			ret = staged ? vq_elem_bounce_in(vq, e, from + done, &seg, n)
+				     : vq_elem_read(vq, e, from + done, buf, n);
+			r = ret ? 0 : pwrite(blk->fd, buf, n, (off_t)(pos + done));
 		} else {
-			r = pread(blk->fd, blk->bounce, n, (off_t)(pos + done));
-			if (r == (ssize_t)n &&
-			    vq_elem_write(vq, e, done, blk->bounce, n))
-				return VIRTIO_BLK_S_IOERR;
+			r = pread(blk->fd, buf, n, (off_t)(pos + done));
 			if (r == (ssize_t)n)
+				ret = staged ? vq_elem_bounce_out(vq, e, done, &seg, n)
+					     : vq_elem_write(vq, e, done, buf, n);
+			if (r == (ssize_t)n && !ret)
 				*written += (uint32_t)n;
 		}
+		swiotlb_seg_free(&seg);
+		if (ret)
+			return VIRTIO_BLK_S_IOERR;
 		if (r != (ssize_t)n) {
 			pr_ratelimited(LOG_WARN, "virtio-blk: %s at %llu: %s", is_write ? "write" : "read",
 				       (unsigned long long)(pos + done), r < 0 ? strerror(errno) : "short");
@@ -147,7 +165,7 @@ static void blk_notify(struct virtio_dev *vd, unsigned int q)
 		if (status != VIRTIO_BLK_S_OK)
 			blk->errors++;
 		/* The status byte is the last writable byte. */
-		if (e.writable >= 1 && vq_elem_write(vq, &e, e.writable - 1, &status, 1) == 0)
+		if (e.writable >= 1 && vq_elem_write_status(vq, &e, e.writable - 1, &status, 1) == 0)
 			written++;
 		if (vq_push(vq, e.head, written))
 			break;   /* the queue is broken: the transport reports it */
