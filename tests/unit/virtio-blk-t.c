@@ -20,6 +20,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,86 @@ static void bad_requests(struct dev *v, const char *what)
 	       "%s: an unknown request type: UNSUPP", what);
 }
 
+/* DISCARD or WRITE_ZEROES of the n ranges {sector, count, flags}. */
+static uint8_t dwz(struct dev *v, uint32_t type, const uint32_t (*rng)[3], unsigned int n)
+{
+	struct virtio_blk_discard_write_zeroes *r =
+		guest_mem_ptr(&mem, piece_gpa(0, 1, 16 * n), 16 * n);
+	uint32_t len;
+
+	for (unsigned int i = 0; i < n; i++) {
+		r[i].sector = htole64(rng[i][0]);
+		r[i].num_sectors = htole32(rng[i][1]);
+		r[i].flags = htole32(rng[i][2]);
+	}
+	return request(v, type, 0, 1, 16 * n, &len);
+}
+
+/* Every byte of the disk in [off, off + len) is zero. */
+static bool disk_zero(struct dev *v, uint64_t off, size_t len)
+{
+	uint8_t *buf = malloc(len);
+	bool zero = buf && pread(v->blk.fd, buf, len, (off_t)off) == (ssize_t)len;
+
+	for (size_t i = 0; zero && i < len; i++)
+		zero = !buf[i];
+	free(buf);
+	return zero;
+}
+
+static void discard_and_write_zeroes(struct dev *v)
+{
+	const uint64_t sectors = DISK_BYTES / 512;
+	const uint32_t unmap = VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+	uint32_t r[3][3];
+
+	ok(virtio_has_feature(&v->blk.vd, VIRTIO_BLK_F_DISCARD) &&
+	   virtio_has_feature(&v->blk.vd, VIRTIO_BLK_F_WRITE_ZEROES),
+	   "DISCARD and WRITE_ZEROES are offered on a writable disk");
+	is_int(256, (long long)vpci_rd(&v->d, VPCI_DEVICE_OFF +
+				       offsetof(struct virtio_blk_config, max_discard_seg), 4),
+	       "config: max_discard_seg");
+	is_int(1, (long long)vpci_rd(&v->d, VPCI_DEVICE_OFF +
+				     offsetof(struct virtio_blk_config, write_zeroes_may_unmap), 1),
+	       "config: write_zeroes_may_unmap");
+
+	/* Two ranges zeroed, one of them with UNMAP; the sector between them
+	 * keeps its data. */
+	memcpy(r, (uint32_t[3][3]){ { 16, 8, 0 }, { 25, 15, unmap } }, sizeof(r));
+	is_int(VIRTIO_BLK_S_OK, dwz(v, VIRTIO_BLK_T_WRITE_ZEROES, r, 2), "WRITE_ZEROES of two ranges: OK");
+	ok(disk_zero(v, 16 * 512, 8 * 512) && disk_zero(v, 25 * 512, 15 * 512),
+	   "both ranges read as zeroes (with and without UNMAP)");
+	ok(disk_is(v, 24 * 512, 512, 0, 0) && disk_is(v, 15 * 512, 512, 0, 0) &&
+	   disk_is(v, 40 * 512, 512, 0, 0), "the sectors around them are untouched");
+
+	memcpy(r, (uint32_t[3][3]){ { 64, 64, 0 } }, sizeof(r));
+	is_int(VIRTIO_BLK_S_OK, dwz(v, VIRTIO_BLK_T_DISCARD, r, 1), "DISCARD of 32 KiB: OK");
+	ok(disk_is(v, 63 * 512, 512, 0, 0) && disk_is(v, 128 * 512, 512, 0, 0),
+	   "DISCARD leaves its neighbours alone");
+
+	/* What the spec makes UNSUPP, and what does not fit the disk or the
+	 * limits: refused whole, nothing done (the first range is valid). */
+	memcpy(r, (uint32_t[3][3]){ { 200, 8, 0 }, { 300, 8, unmap } }, sizeof(r));
+	is_int(VIRTIO_BLK_S_UNSUPP, dwz(v, VIRTIO_BLK_T_DISCARD, r, 2), "DISCARD with UNMAP: UNSUPP");
+	memcpy(r, (uint32_t[3][3]){ { 200, 8, 0 }, { 300, 8, 0x2 } }, sizeof(r));
+	is_int(VIRTIO_BLK_S_UNSUPP, dwz(v, VIRTIO_BLK_T_WRITE_ZEROES, r, 2),
+	       "WRITE_ZEROES with an unknown flag: UNSUPP");
+	memcpy(r, (uint32_t[3][3]){ { 200, 8, 0 }, { (uint32_t)sectors - 4, 8, 0 } }, sizeof(r));
+	is_int(VIRTIO_BLK_S_IOERR, dwz(v, VIRTIO_BLK_T_WRITE_ZEROES, r, 2),
+	       "WRITE_ZEROES past the end of the disk: IOERR");
+	ok(disk_is(v, 200 * 512, 8 * 512, 0, 0), "a refused request changed nothing, not even its valid range");
+	is_int(VIRTIO_BLK_S_IOERR, dwz(v, VIRTIO_BLK_T_DISCARD, r, 0),
+	       "a DISCARD without ranges: IOERR");
+	{
+		uint32_t many[257][3];
+
+		for (unsigned int i = 0; i < 257; i++)
+			many[i][0] = i, many[i][1] = 1, many[i][2] = 0;
+		is_int(VIRTIO_BLK_S_IOERR, dwz(v, VIRTIO_BLK_T_DISCARD, many, 257),
+		       "more ranges than max_discard_seg: IOERR");
+	}
+}
+
 int main(void)
 {
 	static struct dev a;
@@ -259,6 +340,9 @@ int main(void)
 	round_trips(&a, "plain", 8, 128, 8192);
 	round_trips(&a, "plain, 2 MiB", 2064, 32, 65536);
 	bad_requests(&a, "plain");
+	dev_down(&a);
+	dev_up(&a, NULL, NULL, false);
+	discard_and_write_zeroes(&a);
 	dev_down(&a);
 
 	/* The bounce engine: the disk reads into and writes from the
@@ -335,8 +419,19 @@ int main(void)
 	swiotlb_pool_destroy(pool);
 	viommu_destroy(iommu);
 
-	/* A read-only disk refuses writes. */
+	/* A read-only disk refuses writes, and does not offer DISCARD or
+	 * WRITE_ZEROES. */
 	dev_up(&a, NULL, NULL, true);
+	ok(!virtio_has_feature(&a.blk.vd, VIRTIO_BLK_F_DISCARD) &&
+	   !virtio_has_feature(&a.blk.vd, VIRTIO_BLK_F_WRITE_ZEROES),
+	   "read-only: no DISCARD, no WRITE_ZEROES");
+	{
+		const uint32_t r[1][3] = { { 0, 8, 0 } };
+
+		is_int(VIRTIO_BLK_S_UNSUPP, dwz(&a, VIRTIO_BLK_T_WRITE_ZEROES, r, 1),
+		       "read-only: a WRITE_ZEROES anyway: UNSUPP");
+		ok(disk_is(&a, 0, 4096, 0, 0), "read-only: the disk is untouched");
+	}
 	fill_pieces(1, 4096, 0x11);
 	is_int(VIRTIO_BLK_S_IOERR, request(&a, VIRTIO_BLK_T_OUT, 0, 1, 4096, &len),
 	       "read-only: a write is an I/O error");
