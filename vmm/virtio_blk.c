@@ -78,11 +78,15 @@ static uint8_t do_rw(struct virtio_blk *blk, struct virtqueue *vq, const struct 
 		     bool is_write, uint64_t pos, uint64_t len, uint32_t *written)
 {
 	bool staged = vq->dma->bounce != NULL;
-	size_t chunk = staged ? SWIOTLB_SEG_MAX : blk->bounce_size;
+	size_t chunk = staged ? SWIOTLB_SEG_MAX : BLK_BOUNCE;
 	/* device reads guest memory: data follows the 16-byte header */
 	uint64_t from = is_write ? sizeof(struct blk_req_hdr) : 0;
 	uint64_t done = 0;
 
+	/* Without a bounce account (no sanitizer): a buffer of the device's
+	 * own, allocated when first needed. */
+	if (!staged && !blk->bounce && !(blk->bounce = malloc(BLK_BOUNCE)))
+		return VIRTIO_BLK_S_IOERR;
 	while (done < len) {
 		size_t n = len - done < chunk ? (size_t)(len - done) : chunk;
 		struct swiotlb_seg seg = { 0 };
@@ -343,12 +347,6 @@ int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int 
 	}
 	blk->capacity = size >> SECTOR_SHIFT;
 	snprintf(blk->serial, sizeof(blk->serial), "vmm-disk-%u", slot);
-	blk->bounce_size = BLK_BOUNCE;
-	blk->bounce = malloc(blk->bounce_size);
-	if (!blk->bounce) {
-		ret = -ENOMEM;
-		goto err;
-	}
 	ret = virtio_pci_init(&blk->vd, bus, slot, host, iommu, &blk_ops, blk);
 	if (ret) {
 		pr_err("disk '%s': cannot create the virtio-blk device: %s", path, strerror(-ret));

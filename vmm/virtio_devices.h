@@ -15,8 +15,8 @@ struct virtio_blk {
 	bool is_bdev;              /* a block device, not a file */
 	uint64_t capacity;         /* 512-byte sectors */
 	char serial[21];
-	uint8_t *bounce;           /* host staging buffer for request data */
-	size_t bounce_size;
+	uint8_t *bounce;           /* BLK_BOUNCE bytes of staging for request data
+				    * when there is no bounce account; on first use */
 	uint64_t reads, writes, flushes, discards, write_zeroes, bytes_read, bytes_written, errors;
 };
 
