@@ -10,18 +10,26 @@
 /* virtio-blk: a raw image file (or block device). */
 struct virtio_blk {
 	struct virtio_dev vd;
+	struct virtio_dev_ops ops;  /* the queue count is the device's */
 	int fd;
 	bool read_only;
+	bool is_bdev;              /* a block device, not a file */
 	uint64_t capacity;         /* 512-byte sectors */
 	char serial[21];
-	uint8_t *bounce;           /* host staging buffer for request data */
-	size_t bounce_size;
-	uint64_t reads, writes, flushes, bytes_read, bytes_written, errors;
+	uint8_t *bounce;           /* BLK_BOUNCE bytes of staging for request data
+				    * when there is no bounce account; on first use */
+	uint64_t reads, writes, flushes, discards, write_zeroes, bytes_read, bytes_written, errors;
 };
 
-/* Opens path ("PATH[,ro]" already split); one clear error line on failure. */
+/* Opens path ("PATH[,ro]" already split); one clear error line on failure.
+ * queues: request queues (VIRTIO_BLK_F_MQ above 1; clamped to
+ * 1..VIRTIO_BLK_MAX_QUEUES), vmm gives one per vCPU.  They are served in
+ * turn by the device's one I/O thread: the guest submits on each CPU's
+ * own queue without contention, the host does not serve them in parallel. */
+#define VIRTIO_BLK_MAX_QUEUES 16
 int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int slot,
-		      struct virtio_host *host, struct viommu *iommu, const char *path, bool ro);
+		      struct virtio_host *host, struct viommu *iommu, const char *path, bool ro,
+		      unsigned int queues);
 void virtio_blk_destroy(struct virtio_blk *blk);
 
 /* virtio-rng: entropy from getrandom(2). */
