@@ -10,6 +10,7 @@ vmm_libvmmcore_a_SOURCES = \
 	vmm/guest_mem.c vmm/guest_mem.h \
 	vmm/irqchip.c vmm/irqchip.h \
 	vmm/pagewalk.c vmm/pagewalk.h \
+	vmm/systables.c vmm/systables.h \
 	vmm/log.c vmm/log.h \
 	vmm/pio.c vmm/pio.h \
 	vmm/pm.c vmm/pm.h \

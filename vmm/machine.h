@@ -36,6 +36,14 @@ struct vcpu {
 	 * exit; no clock on this path. */
 	_Atomic uint32_t in_vmm_exit;          /* KVM_EXIT_* + 1, or 0 */
 	uint64_t in_vmm_addr;                   /* port or MMIO address */
+	/* The registers as of a recent port or MMIO exit in 64-bit mode,
+	 * taken every VCPU_SREGS_EVERY such exits: on AMD, KVM resets a
+	 * vCPU that triple-faults, so the stop diagnostics check the guest's
+	 * system tables (vmm/systables.c) through these.  Its thread only
+	 * until it is joined. */
+	struct kvm_sregs sregs_seen;
+	uint64_t sregs_seen_exit;               /* exits_io + exits_mmio then; 0: none */
+	uint64_t sregs_tried_exit;              /* ... when last asked for */
 };
 
 struct machine {

@@ -6,6 +6,7 @@
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/pagewalk.h"
+#include "vmm/systables.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -39,6 +40,8 @@
 #define EFER_LMA 0x400
 
 #define VCPU_KICK_SIGNAL SIGUSR1
+/* One KVM_GET_SREGS per this many port and MMIO exits (sregs_seen). */
+#define VCPU_SREGS_EVERY 1024
 
 static __thread struct kvm_run *current_run;
 
@@ -267,6 +270,18 @@ static void report_internal_error(struct vcpu *v)
 	       "if not, run vmm inside the test host (tests/testhost)");
 }
 
+/* The 64-bit registers the stop diagnostics fall back on (sregs_seen). */
+static void remember_sregs(struct vcpu *v)
+{
+	struct kvm_sregs s;
+
+	v->sregs_tried_exit = v->exits_io + v->exits_mmio;
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0 && (s.cr0 & X86_CR0_PG) && (s.efer & EFER_LMA)) {
+		v->sregs_seen = s;
+		v->sregs_seen_exit = v->sregs_tried_exit;
+	}
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -326,6 +341,8 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		atomic_store_explicit(&v->in_vmm_exit, 0, memory_order_release);
+		if (v->exits_io + v->exits_mmio - v->sregs_tried_exit >= VCPU_SREGS_EVERY)
+			remember_sregs(v);
 	}
 	return NULL;
 }
@@ -407,6 +424,26 @@ static void dump_page(struct machine *m, const char *why, unsigned int i,
 		(unsigned long long)va, line);
 }
 
+/* Were the IDT, the gates' code segment and the TSS stacks intact?  With
+ * the vCPU's own registers, or -- a vCPU KVM has reset (AMD, after a
+ * triple fault) -- with those of its last sregs_seen. */
+static void dump_systables(struct machine *m, const char *why, const struct vcpu *v,
+			   const struct kvm_sregs *now)
+{
+	const struct kvm_sregs *s = now;
+	char line[400], as_of[64] = "";
+
+	if (!(now->cr0 & X86_CR0_PG) || !(now->efer & EFER_LMA)) {
+		if (!v->sregs_seen_exit)
+			return;
+		s = &v->sregs_seen;
+		snprintf(as_of, sizeof(as_of), " (with its registers of exit %llu)",
+			 (unsigned long long)v->sregs_seen_exit);
+	}
+	systables_check(&m->mem, s, line, sizeof(line));
+	pr_info("%s: vCPU %u: system tables%s: %s", why, v->id, as_of, line);
+}
+
 void vcpus_dump_state(struct machine *m, const char *why)
 {
 	for (unsigned int i = 0; i < m->ncpus; i++) {
@@ -439,6 +476,7 @@ void vcpus_dump_state(struct machine *m, const char *why)
 		dump_page(m, why, i, &sregs, "rip", regs.rip);
 		if (sregs.cr2 != regs.rip)
 			dump_page(m, why, i, &sregs, "cr2", sregs.cr2);
+		dump_systables(m, why, v, &sregs);
 	}
 }
 

@@ -14,7 +14,7 @@ VIOMMU_UNIT_LDADD = viommu/libviommu.a tests/tap/libtap.a
 UNIT_TESTS = \
 	tests/unit/cli-t tests/unit/boot-t tests/unit/acpi-t tests/unit/serial-t \
 	tests/unit/devices-t tests/unit/guest_mem-t tests/unit/cpuid-t tests/unit/irqchip-t tests/unit/pagewalk-t \
-	tests/unit/dma-t tests/unit/virtqueue-t tests/unit/pci-t tests/unit/virtio-pci-t \
+	tests/unit/systables-t tests/unit/dma-t tests/unit/virtqueue-t tests/unit/pci-t tests/unit/virtio-pci-t \
 	tests/unit/virtio-notify-t tests/unit/virtio-net-t tests/unit/virtio-blk-t tests/unit/dmatest-t \
 	tests/unit/viommu-t tests/unit/viommu-requests-t tests/unit/viommu-classify-t \
 	tests/unit/swiotlb-t tests/unit/domain-t tests/unit/guest-layer-t
@@ -30,6 +30,7 @@ tests_unit_guest_mem_t_LDADD = $(UNIT_LDADD)
 tests_unit_cpuid_t_LDADD = $(UNIT_LDADD)
 tests_unit_irqchip_t_LDADD = $(UNIT_LDADD)
 tests_unit_pagewalk_t_LDADD = $(UNIT_LDADD)
+tests_unit_systables_t_LDADD = $(UNIT_LDADD)
 
 # The DMA choke point, transport, virtqueues, virtio devices driven end
 # to end and the DMA test device model, with the real IOMMU library and
@@ -74,7 +75,7 @@ tests_unit_guest_layer_t_LDADD = $(UNIT_LDADD)
 SAN_UNIT_TESTS = \
 	tests/unit/san/cli-t tests/unit/san/boot-t tests/unit/san/acpi-t tests/unit/san/serial-t \
 	tests/unit/san/devices-t tests/unit/san/guest_mem-t tests/unit/san/cpuid-t tests/unit/san/irqchip-t tests/unit/san/pagewalk-t \
-	tests/unit/san/dma-t tests/unit/san/virtqueue-t tests/unit/san/pci-t \
+	tests/unit/san/systables-t tests/unit/san/dma-t tests/unit/san/virtqueue-t tests/unit/san/pci-t \
 	tests/unit/san/virtio-pci-t tests/unit/san/virtio-notify-t tests/unit/san/virtio-net-t tests/unit/san/virtio-blk-t \
 	tests/unit/san/dmatest-t tests/unit/san/viommu-t \
 	tests/unit/san/viommu-requests-t tests/unit/san/viommu-classify-t tests/unit/san/swiotlb-t \
@@ -151,6 +152,10 @@ tests_unit_san_pagewalk_t_SOURCES = tests/unit/pagewalk-t.c
 tests_unit_san_pagewalk_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_pagewalk_t_LDFLAGS = $(SAN_LINK_FLAGS)
 tests_unit_san_pagewalk_t_LDADD = $(SAN_UNIT_LDADD)
+tests_unit_san_systables_t_SOURCES = tests/unit/systables-t.c
+tests_unit_san_systables_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_systables_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_systables_t_LDADD = $(SAN_UNIT_LDADD)
 tests_unit_san_dma_t_SOURCES = tests/unit/dma-t.c tests/unit/viommu-util.h
 tests_unit_san_dma_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_dma_t_LDFLAGS = $(SAN_LINK_FLAGS)
