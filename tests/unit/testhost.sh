@@ -14,7 +14,7 @@
 
 command -v cpio >/dev/null 2>&1 || skip_all "cpio not installed"
 bb=$(command -v busybox) || skip_all "busybox not installed"
-plan 39
+plan 41
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/testhost-t.XXXXXX") || bail "mktemp failed"
 at_exit 'rm -rf "$tmp"'
@@ -29,6 +29,7 @@ mkdir -p "$tmp/guest/modules"
 #   oops      L1's kernel oopses, L1 stops   hang     L1 stops its heartbeat and hangs
 #   alive     the runner never ends, L1 alive (heartbeats)
 #   nostart   qemu fails before L1's init    peerhang the script reports a hung peer
+#   badcr3    vmm timed out (7) and its stop diagnostics found a CR3 outside guest RAM
 cat >"$tmp/qemu" <<'EOF'
 #!/bin/sh
 if [ "$1" = --version ]; then
@@ -69,6 +70,9 @@ alive) i=2; while :; do hb $i; i=$((i + 1)); sleep 1; done ;;
 peerhang)
 	echo "TESTHOST-PEER-FAILURE=QEMU (the peer) had not exited after 300 s $M"
 	echo "TESTHOST-EXIT=0 $M" ;;
+badcr3)
+	echo "vmm: vCPU 0 at the timeout: system tables: 1 anomaly, the first: CR3 0x1070b6000: its top page table is not guest RAM"
+	echo "TESTHOST-EXIT=7 $M" ;;
 esac
 exit 0
 EOF
@@ -162,7 +166,7 @@ done
 rv alive 8
 ok '[ "$st" = 124 ] && [ "$retries" = 0 ] && [ "$attempts" = 1 ]' \
 	"run_vmm_script: a runner that outlived the timeout with L1 alive (124) is not retried ($attempts attempt(s))"
-for case in reset oops nostart hang peerhang; do
+for case in reset oops nostart hang peerhang badcr3; do
 	rv "$case exit:0" 10
 	ok '[ "$st" = 0 ] && [ "$retries" = 1 ] && [ "$attempts" = 2 ]' \
 		"run_vmm_script: $case is the test host's failure: tried once more, and the second attempt counts (status $st, $attempts attempts)"
