@@ -698,10 +698,8 @@ static uint16_t admin_create_cq(struct nvme *n, const struct nvme_sqe *c)
 		return SC_CS(NVME_SC_QUEUE_SIZE);
 	if (!(cdw11 & 1))
 		return SC_INVALID_FIELD;    /* CAP.CQR: physically contiguous queues only */
-	if (addr & (NVME_PAGE - 1)) {
-		descriptor_error(n, addr, 16ull * qsize, true, "I/O CQ base not page aligned");
-		return status(NVME_SCT_GENERIC, NVME_SC_PRP_OFFSET_INVALID);
-	}
+	if (addr & (NVME_PAGE - 1))
+		return status(NVME_SCT_GENERIC, NVME_SC_PRP_OFFSET_INVALID);   /* queue_base_aligned() */
 	if (iv > n->p.queues)
 		return SC_CS(NVME_SC_INVALID_VECTOR);
 	if (((n->cc >> 20) & 0xf) != 4)
@@ -728,10 +726,8 @@ static uint16_t admin_create_sq(struct nvme *n, const struct nvme_sqe *c)
 		return SC_CS(NVME_SC_QUEUE_SIZE);
 	if (!(cdw11 & 1))
 		return SC_INVALID_FIELD;
-	if (addr & (NVME_PAGE - 1)) {
-		descriptor_error(n, addr, 64ull * qsize, false, "I/O SQ base not page aligned");
-		return status(NVME_SCT_GENERIC, NVME_SC_PRP_OFFSET_INVALID);
-	}
+	if (addr & (NVME_PAGE - 1))
+		return status(NVME_SCT_GENERIC, NVME_SC_PRP_OFFSET_INVALID);   /* queue_base_aligned() */
 	if (((n->cc >> 16) & 0xf) != 6)
 		return SC_INVALID_FIELD;    /* CC.IOSQES must say 64 bytes */
 	n->sq[qid] = (struct nvme_sq){ .valid = true, .addr = addr, .size = qsize, .cqid = cqid };
@@ -827,6 +823,22 @@ static uint16_t admin_features(struct nvme *n, const struct nvme_sqe *c, bool se
 	return SC_OK;
 }
 
+/* A Create I/O SQ/CQ's PRP1 must be page aligned (CC.MPS): the
+ * malformed base is reported here, before the queue tables' lock is
+ * taken (descriptor_error takes it too). */
+static void queue_base_aligned(struct nvme *n, const struct nvme_sqe *c)
+{
+	uint64_t addr = le64toh(c->prp1);
+	uint32_t entries = (le32toh(c->cdw10) >> 16) + 1;
+
+	if (!(addr & (NVME_PAGE - 1)))
+		return;
+	if (c->opcode == NVME_ADMIN_CREATE_CQ)
+		descriptor_error(n, addr, 16ull * entries, true, "I/O CQ base not page aligned");
+	else
+		descriptor_error(n, addr, 64ull * entries, false, "I/O SQ base not page aligned");
+}
+
 /* Returns false when the command completes later (an AER held). */
 static bool admin_command(struct nvme *n, const struct nvme_sqe *c, uint16_t *sc, uint32_t *dw0)
 {
@@ -849,11 +861,13 @@ static bool admin_command(struct nvme *n, const struct nvme_sqe *c, uint16_t *sc
 		*sc = admin_features(n, c, c->opcode == NVME_ADMIN_SET_FEATURES, dw0);
 		break;
 	case NVME_ADMIN_CREATE_CQ:
+		queue_base_aligned(n, c);
 		pthread_mutex_lock(&n->lock);
 		*sc = admin_create_cq(n, c);
 		pthread_mutex_unlock(&n->lock);
 		break;
 	case NVME_ADMIN_CREATE_SQ:
+		queue_base_aligned(n, c);
 		pthread_mutex_lock(&n->lock);
 		*sc = admin_create_sq(n, c);
 		pthread_mutex_unlock(&n->lock);

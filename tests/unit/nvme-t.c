@@ -404,6 +404,19 @@ static void test_queues(void)
 	is_int(SC(1, NVME_SC_INVALID_VECTOR), run(&adminq, &c, NULL), "Create I/O CQ, vector 9: invalid");
 	c.cdw11 = htole32(2 | 1u << 16);
 	is_int(SC(0, NVME_SC_INVALID_FIELD), run(&adminq, &c, NULL), "Create I/O CQ not contiguous (CAP.CQR)");
+	/* (This one deadlocked the controller once: the rule was reported
+	 * with the queue tables' lock held.  The fuzz target found it.) */
+	c.prp1 = htole64(IOVA_RW + IOCQ_OFF + 0x800);
+	c.cdw11 = htole32(1 | 2 | 1u << 16);
+	{
+		int before = violations;
+
+		is_int(SC(0, NVME_SC_PRP_OFFSET_INVALID), run(&adminq, &c, NULL),
+		       "Create I/O CQ at a base not page aligned: PRP offset invalid");
+		ok(violations == before + 1 && strstr(last_rule, "I/O CQ base not page aligned"),
+		   "reported as a descriptor violation (%s)", last_rule);
+	}
+	c.prp1 = htole64(IOVA_RW + IOCQ_OFF);
 	c.cdw11 = htole32(1 | 2 | 1u << 16);
 	is_int(0, run(&adminq, &c, NULL), "Create I/O CQ 1 (64 entries, vector 1)");
 	is_int(SC(1, NVME_SC_QID_INVALID), run(&adminq, &c, NULL), "Create I/O CQ 1 again: invalid QID");
@@ -723,7 +736,7 @@ static void test_hostile_queues(void)
 	enable();
 	is_int(NVME_CSTS_RDY, reg_r(NVME_REG_CSTS), "a proper enable after that works");
 	nvme_stats(n, &st);
-	is_int(13, st.descriptor_errors, "each malformed descriptor counted once");
+	is_int(14, st.descriptor_errors, "each malformed descriptor counted once");
 }
 
 int main(void)
