@@ -148,6 +148,10 @@ struct viommu_port {
 	bool fault_queued;
 	/* Written only under lock (a plain increment), read by reports. */
 	_Atomic uint64_t translations;
+	/* Drains that found a window in flight and waited for it, and the
+	 * time they waited (what removing translations cost this port's
+	 * device; STAT_ADD by the draining thread). */
+	_Atomic uint64_t drain_waits, drain_wait_ns;
 };
 
 /* The ports a change must drain once v->lock is released. */

@@ -16,6 +16,10 @@ struct viommu_endpoint_stats {
 	const char *name;
 	uint64_t attaches, detaches, maps, unmaps, map_bytes, unmap_bytes;
 	uint64_t translations, faults;
+	/* Requests that removed translations (UNMAP, DETACH, ...) and found
+	 * one of this endpoint's DMA windows in flight: how many times they
+	 * waited for it, and for how long in all. */
+	uint64_t drain_waits, drain_wait_ns;
 };
 
 /* A mapping as it was when a violation was recorded. */

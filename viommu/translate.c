@@ -232,9 +232,13 @@ static void port_drain(struct viommu_port *p, const struct drain *dr)
 
 	/* No window in flight (the usual case): the lock is free. */
 	if (pthread_mutex_trylock(&p->lock)) {
+		uint64_t t0 = viommu_now_ns();
+
 		atomic_fetch_add_explicit(&p->drains_waiting, 1, memory_order_acq_rel);
 		pthread_mutex_lock(&p->lock);   /* the window in flight has ended */
 		waited = true;
+		STAT_ADD(p->drain_waits, 1);
+		STAT_ADD(p->drain_wait_ns, viommu_now_ns() - t0);
 	}
 	if (dr->whole)
 		tlb_flush(p);

@@ -202,16 +202,17 @@ struct vcb_call violation_refuse_dma(struct viommu *v, struct viommu_endpoint *e
 
 /* ------------------------------------------------------ faults, statistics */
 
-/* Translations over all ports of ep (each counts its own, unlocked). */
-static uint64_t endpoint_translations(const struct viommu_endpoint *ep)
+/* The per-port counters summed over all ports of ep (each port counts
+ * its own, unlocked). */
+static void endpoint_port_stats(const struct viommu_endpoint *ep, struct viommu_endpoint_stats *s)
 {
-	uint64_t n = 0;
-
 	for (struct viommu_port *p = atomic_load_explicit(&((struct viommu_endpoint *)ep)->ports,
 							   memory_order_acquire);
-	     p; p = p->ep_next)
-		n += STAT_GET(p->translations);
-	return n;
+	     p; p = p->ep_next) {
+		s->translations += STAT_GET(p->translations);
+		s->drain_waits += STAT_GET(p->drain_waits);
+		s->drain_wait_ns += STAT_GET(p->drain_wait_ns);
+	}
 }
 
 bool viommu_pop_fault(struct viommu *v, struct virtio_iommu_fault *out)
@@ -265,10 +266,10 @@ void viommu_for_each_endpoint(struct viommu *v,
 			.unmaps = ep->unmaps,
 			.map_bytes = ep->map_bytes,
 			.unmap_bytes = ep->unmap_bytes,
-			.translations = endpoint_translations(ep),
 			.faults = STAT_GET(ep->faults),
 		};
 
+		endpoint_port_stats(ep, &s);
 		fn(opaque, &s);
 	}
 	pthread_rwlock_unlock(&v->lock);

@@ -245,10 +245,7 @@ written:
 	return 0;
 }
 
-/* Every caller fills the whole segment before anything leaves it (a
- * snapshot of guest bytes, or the device's data), so it need not be
- * cleared first. */
-static int seg_alloc(struct dma_space *d, size_t len, struct swiotlb_seg *seg)
+int dma_seg_alloc(struct dma_space *d, size_t len, struct swiotlb_seg *seg)
 {
 	int ret = swiotlb_seg_alloc_uninit(d->bounce, len, 0, seg);
 
@@ -289,7 +286,7 @@ int dma_read(struct dma_space *d, uint64_t addr, void *buf, size_t len)
 		size_t n = len - done < SWIOTLB_SEG_MAX ? len - done : SWIOTLB_SEG_MAX;
 		struct swiotlb_seg seg;
 		struct sink s = { .seg = &seg };
-		int ret = seg_alloc(d, n, &seg);
+		int ret = dma_seg_alloc(d, n, &seg);
 
 		if (ret)
 			return ret;
@@ -319,7 +316,7 @@ int dma_write(struct dma_space *d, uint64_t addr, const void *buf, size_t len)
 		struct swiotlb_seg seg;
 		struct sink s = { .seg = &seg };
 
-		ret = seg_alloc(d, len, &seg);
+		ret = dma_seg_alloc(d, len, &seg);
 		if (ret)
 			return ret;
 		memcpy(seg.buf, buf, len);
@@ -342,7 +339,7 @@ int dma_write(struct dma_space *d, uint64_t addr, const void *buf, size_t len)
 
 			if (n > SWIOTLB_SEG_MAX)
 				n = SWIOTLB_SEG_MAX;
-			ret = seg_alloc(d, n, &segs[nseg]);
+			ret = dma_seg_alloc(d, n, &segs[nseg]);
 			if (ret)
 				break;
 			memcpy(segs[nseg].buf, (const uint8_t *)buf + done + batch, n);

@@ -71,8 +71,16 @@ int dma_read_coherent(struct dma_space *d, uint64_t addr, void *buf, size_t len)
 int dma_write_coherent(struct dma_space *d, uint64_t addr, const void *buf, size_t len);
 
 /*
- * Staging for devices that move data themselves (dmatest): allocate the
- * segment with swiotlb_seg_alloc(d->bounce, ...), then
+ * A segment of len bytes (1..SWIOTLB_SEG_MAX) from d's bounce account, not
+ * cleared: the caller fills every byte of it (a snapshot of guest bytes,
+ * or the device's data) before anything leaves it.  0, or -ENOSPC when
+ * the pool is full (counted in bounce_exhausted, a rate-limited warning).
+ */
+int dma_seg_alloc(struct dma_space *d, size_t len, struct swiotlb_seg *seg);
+
+/*
+ * Staging for devices that move data themselves (dmatest, virtio-blk):
+ * allocate the segment with dma_seg_alloc() or swiotlb_seg_alloc(), then
  *   dma_check()      translate [addr, addr+len) for `access` without
  *                    moving a byte (refusals are reported as usual);
  *                    one pass over the mappings, O(log n + k);

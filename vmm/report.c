@@ -45,17 +45,18 @@ static void report_endpoint(void *opaque, const struct viommu_endpoint_stats *s)
 
 	pr_info("iommu: %s %-11s attach %" PRIu64 ", detach %" PRIu64 ", map %" PRIu64
 		" (%" PRIu64 " bytes), unmap %" PRIu64 " (%" PRIu64 " bytes), translations %" PRIu64
-		", refused %" PRIu64,
+		", refused %" PRIu64 "; removals waited for its DMA %" PRIu64 " times, %" PRIu64 " us",
 		bdf.s, s->name, s->attaches, s->detaches, s->maps, s->map_bytes, s->unmaps, s->unmap_bytes,
-		s->translations, s->faults);
+		s->translations, s->faults, s->drain_waits, s->drain_wait_ns / 1000);
 	if (ctx->json) {
 		fprintf(ctx->json, "{\"type\":\"endpoint\",\"bdf\":\"%s\",\"name\":", bdf.s);
 		json_string(ctx->json, s->name);
 		fprintf(ctx->json, ",\"attaches\":%" PRIu64 ",\"detaches\":%" PRIu64 ",\"maps\":%" PRIu64
 			",\"map_bytes\":%" PRIu64 ",\"unmaps\":%" PRIu64 ",\"unmap_bytes\":%" PRIu64
-			",\"translations\":%" PRIu64 ",\"refused\":%" PRIu64 "}\n",
+			",\"translations\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"drain_waits\":%" PRIu64
+			",\"drain_wait_ns\":%" PRIu64 "}\n",
 			s->attaches, s->detaches, s->maps, s->map_bytes, s->unmaps, s->unmap_bytes,
-			s->translations, s->faults);
+			s->translations, s->faults, s->drain_waits, s->drain_wait_ns);
 	}
 }
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-blk (virtio 5.2): IN, OUT, FLUSH, GET_ID on a raw image.  Request
- * data is staged in a host buffer and moved with dma_read/dma_write, so a
- * guest cannot change data the device already took (no double fetch) and
- * every byte is checked by the IOMMU.
+ * virtio-blk (virtio 5.2): IN, OUT, FLUSH, GET_ID, DISCARD and WRITE_ZEROES
+ * on a raw image or block device.  Request
+ * data is staged in bounce segments (or, with no bounce account, a host
+ * buffer) and the disk is read and written from there, so a guest cannot
+ * change data the device already took (no double fetch) and every byte is
+ * checked by the IOMMU.
  */
 #include "vmm/virtio_devices.h"
 #include "vmm/log.h"
@@ -18,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
@@ -25,6 +28,12 @@
 #define BLK_SEG_MAX   126
 #define BLK_BOUNCE    (1u << 20)
 #define SECTOR_SHIFT  9
+/* DISCARD / WRITE_ZEROES: ranges per request and sectors per range (Linux
+ * asks for at most 256 ranges; 4 GiB - 512 B per range is what a 32-bit
+ * sector count allows), discards in 4 KiB units. */
+#define BLK_DWZ_MAX_SEG      256u
+#define BLK_DWZ_MAX_SECTORS  (UINT32_MAX >> SECTOR_SHIFT)
+#define BLK_DISCARD_ALIGN    8u
 
 struct blk_req_hdr {
 	uint32_t type;
@@ -37,7 +46,9 @@ static uint64_t blk_features(struct virtio_dev *vd)
 	struct virtio_blk *blk = vd->priv;
 
 	return (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
-	       (1ull << VIRTIO_BLK_F_FLUSH) | (blk->read_only ? 1ull << VIRTIO_BLK_F_RO : 0);
+	       (1ull << VIRTIO_BLK_F_FLUSH) |
+	       (blk->read_only ? 1ull << VIRTIO_BLK_F_RO
+			       : (1ull << VIRTIO_BLK_F_DISCARD) | (1ull << VIRTIO_BLK_F_WRITE_ZEROES));
 }
 
 static void blk_read_config(struct virtio_dev *vd, unsigned int offset, void *buf, unsigned int len)
@@ -49,33 +60,60 @@ static void blk_read_config(struct virtio_dev *vd, unsigned int offset, void *bu
 	cfg.capacity = htole64(blk->capacity);
 	cfg.seg_max = htole32(BLK_SEG_MAX);
 	cfg.blk_size = htole32(512);
+	cfg.max_discard_sectors = htole32(BLK_DWZ_MAX_SECTORS);
+	cfg.max_discard_seg = htole32(BLK_DWZ_MAX_SEG);
+	cfg.discard_sector_alignment = htole32(BLK_DISCARD_ALIGN);
+	cfg.max_write_zeroes_sectors = htole32(BLK_DWZ_MAX_SECTORS);
+	cfg.max_write_zeroes_seg = htole32(BLK_DWZ_MAX_SEG);
+	cfg.write_zeroes_may_unmap = 1;
 	if (offset < sizeof(cfg) && len <= sizeof(cfg) - offset)
 		memcpy(buf, (uint8_t *)&cfg + offset, len);
 }
 
-/* Move `len` bytes between the disk at `pos` and the chain's data area. */
+/* Move `len` bytes between the disk at `pos` and the chain's data area.
+ * Behind the bounce engine the disk is read into, or written from, the
+ * bounce segment itself (the guest's bytes are copied once, as a device
+ * with a scatter-gather engine would); otherwise through blk->bounce. */
 static uint8_t do_rw(struct virtio_blk *blk, struct virtqueue *vq, const struct vq_elem *e,
 		     bool is_write, uint64_t pos, uint64_t len, uint32_t *written)
 {
+	bool staged = vq->dma->bounce != NULL;
+	size_t chunk = staged ? SWIOTLB_SEG_MAX : BLK_BOUNCE;
+	/* device reads guest memory: data follows the 16-byte header */
+	uint64_t from = is_write ? sizeof(struct blk_req_hdr) : 0;
 	uint64_t done = 0;
 
+	/* Without a bounce account (no sanitizer): a buffer of the device's
+	 * own, allocated when first needed. */
+	if (!staged && !blk->bounce && !(blk->bounce = malloc(BLK_BOUNCE)))
+		return VIRTIO_BLK_S_IOERR;
 	while (done < len) {
-		size_t n = len - done < blk->bounce_size ? (size_t)(len - done) : blk->bounce_size;
+		size_t n = len - done < chunk ? (size_t)(len - done) : chunk;
+		struct swiotlb_seg seg = { 0 };
+		uint8_t *buf = blk->bounce;
 		ssize_t r;
+		int ret = 0;
 
+		if (staged) {
+			if (dma_seg_alloc(vq->dma, n, &seg))
+				return VIRTIO_BLK_S_IOERR;
+			buf = seg.buf;
+		}
 		if (is_write) {
-			/* device reads guest memory: data follows the 16-byte header */
-			if (vq_elem_read(vq, e, sizeof(struct blk_req_hdr) + done, blk->bounce, n))
-				return VIRTIO_BLK_S_IOERR;
-			r = pwrite(blk->fd, blk->bounce, n, (off_t)(pos + done));
+			ret = staged ? vq_elem_bounce_in(vq, e, from + done, &seg, n)
+				     : vq_elem_read(vq, e, from + done, buf, n);
+			r = ret ? 0 : pwrite(blk->fd, buf, n, (off_t)(pos + done));
 		} else {
-			r = pread(blk->fd, blk->bounce, n, (off_t)(pos + done));
-			if (r == (ssize_t)n &&
-			    vq_elem_write(vq, e, done, blk->bounce, n))
-				return VIRTIO_BLK_S_IOERR;
+			r = pread(blk->fd, buf, n, (off_t)(pos + done));
 			if (r == (ssize_t)n)
+				ret = staged ? vq_elem_bounce_out(vq, e, done, &seg, n)
+					     : vq_elem_write(vq, e, done, buf, n);
+			if (r == (ssize_t)n && !ret)
 				*written += (uint32_t)n;
 		}
+		swiotlb_seg_free(&seg);
+		if (ret)
+			return VIRTIO_BLK_S_IOERR;
 		if (r != (ssize_t)n) {
 			pr_ratelimited(LOG_WARN, "virtio-blk: %s at %llu: %s", is_write ? "write" : "read",
 				       (unsigned long long)(pos + done), r < 0 ? strerror(errno) : "short");
@@ -83,6 +121,109 @@ static uint8_t do_rw(struct virtio_blk *blk, struct virtqueue *vq, const struct 
 		}
 		done += n;
 	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Deallocate [off, off + len) (reads as zeroes afterwards): 0 or -errno. */
+static int punch_hole(struct virtio_blk *blk, uint64_t off, uint64_t len)
+{
+	uint64_t range[2] = { off, len };
+
+	if (blk->is_bdev)
+		return ioctl(blk->fd, BLKDISCARD, range) ? -errno : 0;
+	return fallocate(blk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			 (off_t)len) ? -errno : 0;
+}
+
+/* Make [off, off + len) read as zeroes, keeping it allocated: the
+ * filesystem's or device's own way, else by writing zeroes. */
+static int zero_range(struct virtio_blk *blk, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeroes[65536];
+	uint64_t range[2] = { off, len };
+	int ret = blk->is_bdev ? ioctl(blk->fd, BLKZEROOUT, range)
+			       : fallocate(blk->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+					   (off_t)off, (off_t)len);
+
+	if (ret == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != ENOTTY && errno != EINVAL)
+		return -errno;
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < sizeof(zeroes) ? (size_t)(len - done) : sizeof(zeroes);
+		ssize_t w = pwrite(blk->fd, zeroes, n, (off_t)(off + done));
+
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		done += (uint64_t)w;
+	}
+	return 0;
+}
+
+/*
+ * DISCARD / WRITE_ZEROES (virtio 5.2.6): the data is an array of ranges.
+ * Every range is checked before any is carried out, so a request the
+ * device refuses changes nothing.  Unknown flags, or UNMAP on a DISCARD,
+ * are UNSUPP (the spec's MUST); a malformed array or a range past the end
+ * of the disk or beyond the advertised limits is IOERR.  A DISCARD the
+ * backing store cannot do is still OK (it is a hint: "MAY deallocate");
+ * a WRITE_ZEROES must leave zeroes whatever it takes.
+ */
+static uint8_t discard_write_zeroes(struct virtio_blk *blk, struct virtqueue *vq,
+				    const struct vq_elem *e, uint32_t type)
+{
+	struct virtio_blk_discard_write_zeroes r[BLK_DWZ_MAX_SEG];
+	uint64_t bytes = e->readable - sizeof(struct blk_req_hdr);
+	unsigned int n;
+	bool discard = type == VIRTIO_BLK_T_DISCARD;
+
+	if (!virtio_has_feature(&blk->vd, discard ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (!bytes || bytes % sizeof(r[0]) || bytes > sizeof(r))
+		return VIRTIO_BLK_S_IOERR;
+	n = (unsigned int)(bytes / sizeof(r[0]));
+	if (vq_elem_read(vq, e, sizeof(struct blk_req_hdr), r, bytes))
+		return VIRTIO_BLK_S_IOERR;
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t sector = le64toh(r[i].sector);
+		uint32_t count = le32toh(r[i].num_sectors), flags = le32toh(r[i].flags);
+
+		if ((flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) ||
+		    (discard && (flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)))
+			return VIRTIO_BLK_S_UNSUPP;
+		if (count > BLK_DWZ_MAX_SECTORS || sector > blk->capacity ||
+		    count > blk->capacity - sector)
+			return VIRTIO_BLK_S_IOERR;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t off = le64toh(r[i].sector) << SECTOR_SHIFT;
+		uint64_t len = (uint64_t)le32toh(r[i].num_sectors) << SECTOR_SHIFT;
+		int ret;
+
+		if (!len)
+			continue;
+		if (discard) {
+			ret = punch_hole(blk, off, len);
+			if (ret == -EOPNOTSUPP || ret == -ENOTTY)
+				ret = 0;
+		} else if (le32toh(r[i].flags) & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) {
+			ret = punch_hole(blk, off, len);
+			if (ret)
+				ret = zero_range(blk, off, len);
+		} else {
+			ret = zero_range(blk, off, len);
+		}
+		if (ret) {
+			pr_ratelimited(LOG_WARN, "virtio-blk: %s at %llu: %s",
+				       discard ? "discard" : "write zeroes", (unsigned long long)off,
+				       strerror(-ret));
+			return VIRTIO_BLK_S_IOERR;
+		}
+	}
+	if (discard)
+		blk->discards++;
+	else
+		blk->write_zeroes++;
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -113,6 +254,11 @@ static uint8_t handle(struct virtio_blk *blk, struct virtqueue *vq, const struct
 	case VIRTIO_BLK_T_FLUSH:
 		blk->flushes++;
 		return fdatasync(blk->fd) == 0 || errno == EINVAL ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (blk->read_only)
+			return VIRTIO_BLK_S_UNSUPP;   /* not offered on a read-only disk */
+		return discard_write_zeroes(blk, vq, e, type);
 	case VIRTIO_BLK_T_GET_ID: {
 		char id[VIRTIO_BLK_ID_BYTES];
 		size_t n = e->writable - 1 < sizeof(id) ? e->writable - 1 : sizeof(id);
@@ -147,7 +293,7 @@ static void blk_notify(struct virtio_dev *vd, unsigned int q)
 		if (status != VIRTIO_BLK_S_OK)
 			blk->errors++;
 		/* The status byte is the last writable byte. */
-		if (e.writable >= 1 && vq_elem_write(vq, &e, e.writable - 1, &status, 1) == 0)
+		if (e.writable >= 1 && vq_elem_write_status(vq, &e, e.writable - 1, &status, 1) == 0)
 			written++;
 		if (vq_push(vq, e.head, written))
 			break;   /* the queue is broken: the transport reports it */
@@ -186,6 +332,7 @@ int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int 
 		ret = -EINVAL;
 		goto err;
 	}
+	blk->is_bdev = S_ISBLK(st.st_mode);
 	size = (uint64_t)st.st_size;
 	if (S_ISBLK(st.st_mode) && ioctl(blk->fd, BLKGETSIZE64, &size) < 0) {
 		pr_err("disk '%s': cannot read its size: %s", path, strerror(errno));
@@ -200,12 +347,6 @@ int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int 
 	}
 	blk->capacity = size >> SECTOR_SHIFT;
 	snprintf(blk->serial, sizeof(blk->serial), "vmm-disk-%u", slot);
-	blk->bounce_size = BLK_BOUNCE;
-	blk->bounce = malloc(blk->bounce_size);
-	if (!blk->bounce) {
-		ret = -ENOMEM;
-		goto err;
-	}
 	ret = virtio_pci_init(&blk->vd, bus, slot, host, iommu, &blk_ops, blk);
 	if (ret) {
 		pr_err("disk '%s': cannot create the virtio-blk device: %s", path, strerror(-ret));

@@ -12,11 +12,12 @@ struct virtio_blk {
 	struct virtio_dev vd;
 	int fd;
 	bool read_only;
+	bool is_bdev;              /* a block device, not a file */
 	uint64_t capacity;         /* 512-byte sectors */
 	char serial[21];
-	uint8_t *bounce;           /* host staging buffer for request data */
-	size_t bounce_size;
-	uint64_t reads, writes, flushes, bytes_read, bytes_written, errors;
+	uint8_t *bounce;           /* BLK_BOUNCE bytes of staging for request data
+				    * when there is no bounce account; on first use */
+	uint64_t reads, writes, flushes, discards, write_zeroes, bytes_read, bytes_written, errors;
 };
 
 /* Opens path ("PATH[,ro]" already split); one clear error line on failure. */

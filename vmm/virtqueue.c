@@ -279,8 +279,16 @@ void vq_dump_state(struct virtqueue *vq, bool read_rings, char *buf, size_t len)
 		 avail_idx, avail_flags, used_event, used_idx, avail_event);
 }
 
+/* Where a chain copy's bytes come from or go to on the host side: a plain
+ * buffer, or a bounce segment the device reads or fills itself. */
+struct elem_sink {
+	uint8_t *buf;                /* NULL: seg */
+	struct swiotlb_seg *seg;
+	bool unstaged;               /* buf, checked but not staged */
+};
+
 static int elem_copy(struct virtqueue *vq, const struct vq_elem *e, bool write, uint64_t offset,
-		     void *buf, size_t len)
+		     const struct elem_sink *sink, size_t len)
 {
 	size_t done = 0;
 	int ret;
@@ -300,8 +308,15 @@ static int elem_copy(struct virtqueue *vq, const struct vq_elem *e, bool write, 
 			n = len - done;
 		/* Data buffers are staged through the bounce pool: -EFAULT
 		 * (refused) or -ENOSPC (pool full) are both I/O errors. */
-		ret = write ? dma_write(vq->dma, s->addr + offset, (uint8_t *)buf + done, n)
-			    : dma_read(vq->dma, s->addr + offset, (uint8_t *)buf + done, n);
+		if (sink->seg)
+			ret = write ? dma_bounce_out(vq->dma, s->addr + offset, sink->seg, done, n)
+				    : dma_bounce_in(vq->dma, s->addr + offset, sink->seg, done, n);
+		else if (sink->unstaged)
+			ret = write ? dma_write_coherent(vq->dma, s->addr + offset, sink->buf + done, n)
+				    : dma_read_coherent(vq->dma, s->addr + offset, sink->buf + done, n);
+		else
+			ret = write ? dma_write(vq->dma, s->addr + offset, sink->buf + done, n)
+				    : dma_read(vq->dma, s->addr + offset, sink->buf + done, n);
 		if (ret)
 			return ret;
 		done += n;
@@ -312,11 +327,43 @@ static int elem_copy(struct virtqueue *vq, const struct vq_elem *e, bool write, 
 
 int vq_elem_read(struct virtqueue *vq, const struct vq_elem *e, uint64_t offset, void *buf, size_t len)
 {
-	return elem_copy(vq, e, false, offset, buf, len);
+	struct elem_sink sink = { .buf = buf };
+
+	return elem_copy(vq, e, false, offset, &sink, len);
 }
 
 int vq_elem_write(struct virtqueue *vq, const struct vq_elem *e, uint64_t offset, const void *buf,
 		  size_t len)
 {
-	return elem_copy(vq, e, true, offset, (void *)buf, len);
+	struct elem_sink sink = { .buf = (uint8_t *)buf };
+
+	return elem_copy(vq, e, true, offset, &sink, len);
+}
+
+int vq_elem_write_status(struct virtqueue *vq, const struct vq_elem *e, uint64_t offset,
+			 const void *buf, size_t len)
+{
+	struct elem_sink sink = { .buf = (uint8_t *)buf, .unstaged = true };
+
+	return elem_copy(vq, e, true, offset, &sink, len);
+}
+
+int vq_elem_bounce_in(struct virtqueue *vq, const struct vq_elem *e, uint64_t offset,
+		      struct swiotlb_seg *seg, size_t len)
+{
+	struct elem_sink sink = { .seg = seg };
+
+	if (len > seg->len)
+		return -EINVAL;
+	return elem_copy(vq, e, false, offset, &sink, len);
+}
+
+int vq_elem_bounce_out(struct virtqueue *vq, const struct vq_elem *e, uint64_t offset,
+		       const struct swiotlb_seg *seg, size_t len)
+{
+	struct elem_sink sink = { .seg = (struct swiotlb_seg *)seg };
+
+	if (len > seg->len)
+		return -EINVAL;
+	return elem_copy(vq, e, true, offset, &sink, len);
 }

@@ -76,5 +76,20 @@ void vq_dump_state(struct virtqueue *vq, bool read_rings, char *buf, size_t len)
 int vq_elem_read(struct virtqueue *vq, const struct vq_elem *e, uint64_t offset, void *buf, size_t len);
 int vq_elem_write(struct virtqueue *vq, const struct vq_elem *e, uint64_t offset, const void *buf,
 		  size_t len);
+/* A request's completion status (virtio-blk's status byte): checked like
+ * any device write, but not staged, so that a full bounce pool cannot keep
+ * the completion from the driver -- a status byte left as it was would
+ * make a failed request look like a success. */
+int vq_elem_write_status(struct virtqueue *vq, const struct vq_elem *e, uint64_t offset,
+			 const void *buf, size_t len);
+/* The same with the host side in a bounce segment of the queue's own
+ * account (vq->dma->bounce, which must not be NULL): the device reads the
+ * snapshot in seg->buf[0, len) after vq_elem_bounce_in, or fills it before
+ * vq_elem_bounce_out -- one copy less than through a buffer of its own.
+ * Also -EINVAL if len > seg->len. */
+int vq_elem_bounce_in(struct virtqueue *vq, const struct vq_elem *e, uint64_t offset,
+		      struct swiotlb_seg *seg, size_t len);
+int vq_elem_bounce_out(struct virtqueue *vq, const struct vq_elem *e, uint64_t offset,
+		       const struct swiotlb_seg *seg, size_t len);
 
 #endif

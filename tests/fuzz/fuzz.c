@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+
 bool fuzz_trace;
 
 /* ---- input */
@@ -511,4 +514,63 @@ void fuzz_check_device_writes(const struct fuzz_oracle *o, const struct guest_me
 			}
 		}
 	}
+}
+
+/* ---- the driver of a virtio-pci device */
+
+uint64_t fuzz_vpci_read(struct pci_bus *bus, struct virtio_dev *vd, unsigned int off,
+			unsigned int size)
+{
+	uint64_t v = 0;
+
+	pci_mmio_access(bus, vd->pci.bar[0].addr + off, false, size, &v);
+	return v;
+}
+
+void fuzz_vpci_write(struct pci_bus *bus, struct virtio_dev *vd, unsigned int off,
+		     unsigned int size, uint64_t val)
+{
+	pci_mmio_access(bus, vd->pci.bar[0].addr + off, true, size, &val);
+}
+
+#define DRIVER_STATUS (VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | \
+		       VIRTIO_CONFIG_S_FEATURES_OK)
+
+void fuzz_vpci_features(struct pci_bus *bus, struct virtio_dev *vd, uint64_t refuse)
+{
+	fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_STATUS, 1,
+			VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	for (unsigned int sel = 0; sel < 2; sel++) {
+		fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_DFSELECT, 4, sel);
+		fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_GFSELECT, 4, sel);
+		fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_GF, 4,
+				fuzz_vpci_read(bus, vd, VIRTIO_PCI_COMMON_DF, 4) &
+				~(uint32_t)(refuse >> (32 * sel)));
+	}
+	fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_STATUS, 1, DRIVER_STATUS);
+	FUZZ_CHECK(fuzz_vpci_read(bus, vd, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_FEATURES_OK);
+}
+
+void fuzz_vpci_queue(struct pci_bus *bus, struct virtio_dev *vd, unsigned int q, uint16_t size,
+		     uint64_t desc, uint64_t avail, uint64_t used, struct fuzz_ring *ring)
+{
+	fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_Q_SIZE, 2, size);
+	fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)desc);
+	fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)avail);
+	fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)used);
+	fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	*ring = (struct fuzz_ring){ .desc = desc, .avail = avail, .used = used, .size = size };
+}
+
+void fuzz_vpci_driver_ok(struct pci_bus *bus, struct virtio_dev *vd)
+{
+	fuzz_vpci_write(bus, vd, VIRTIO_PCI_COMMON_STATUS, 1, DRIVER_STATUS | VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+int fuzz_no_ioeventfd(void *opaque, uint64_t gpa, unsigned int len, int fd, bool assign)
+{
+	(void)opaque, (void)gpa, (void)len, (void)fd, (void)assign;
+	return -ENOSYS;
 }

@@ -18,6 +18,8 @@
 #include "tests/fuzz/fuzz-ops.h"
 #include "vmm/dma.h"
 #include "vmm/guest_mem.h"
+#include "vmm/pci.h"
+#include "vmm/virtio_pci.h"
 #include "viommu/report.h"
 #include "viommu/viommu.h"
 #include "swiotlb/swiotlb.h"
@@ -182,6 +184,24 @@ struct fuzz_ring {
 
 void fuzz_ring_op(const struct fuzz_oracle *o, const struct guest_mem *ram, struct fuzz_ring *r,
 		  enum fuzz_op op, struct fuzz_in *in);
+
+/*
+ * The driver of a virtio-pci device (the virtio device targets): BAR 0
+ * accesses, and the usual bring-up -- reset, ACKNOWLEDGE and DRIVER,
+ * every feature the device offers but `refuse`, FEATURES_OK (checked) --
+ * then fuzz_vpci_queue() for each queue (size, rings at desc/avail/used,
+ * enabled, its fuzz_ring set) and fuzz_vpci_driver_ok().  An ioeventfd
+ * stub for the targets' virtio_host: kicks are served by the target.
+ */
+uint64_t fuzz_vpci_read(struct pci_bus *bus, struct virtio_dev *vd, unsigned int off,
+			unsigned int size);
+void fuzz_vpci_write(struct pci_bus *bus, struct virtio_dev *vd, unsigned int off,
+		     unsigned int size, uint64_t val);
+void fuzz_vpci_features(struct pci_bus *bus, struct virtio_dev *vd, uint64_t refuse);
+void fuzz_vpci_queue(struct pci_bus *bus, struct virtio_dev *vd, unsigned int q, uint16_t size,
+		     uint64_t desc, uint64_t avail, uint64_t used, struct fuzz_ring *ring);
+void fuzz_vpci_driver_ok(struct pci_bus *bus, struct virtio_dev *vd);
+int fuzz_no_ioeventfd(void *opaque, uint64_t gpa, unsigned int len, int fd, bool assign);
 
 /* Every byte that differs between before and after is one the device may
  * write: under a mapping with WRITE permission (anywhere in RAM without

@@ -127,6 +127,19 @@ EXTRA_DIST += tests/fuzz/virtio-net.c tests/fuzz/virtio-net-format.h
 fuzz-virtio-net: tests/fuzz/virtio-net-fuzz
 	$(FUZZ_RUN) virtio-net
 
+# The virtio-blk device: its requests on an in-memory disk.
+FUZZ_TARGETS += virtio-blk
+FUZZ_SMOKE_TESTS += tests/fuzz/virtio-blk.sh
+tests/fuzz/virtio-blk-fuzz: tests/fuzz/virtio-blk.c tests/fuzz/virtio-blk-format.h $(FUZZ_HDRS) \
+		tests/fuzz/libfuzz.a
+	$(FUZZ_LINK)
+EXTRA_PROGRAMS += tests/fuzz/virtio-blk-seeds
+tests_fuzz_virtio_blk_seeds_SOURCES = tests/fuzz/virtio-blk-seeds.c tests/fuzz/virtio-blk-format.h \
+	$(FUZZ_SEEDS_COMMON)
+EXTRA_DIST += tests/fuzz/virtio-blk.c tests/fuzz/virtio-blk-format.h
+fuzz-virtio-blk: tests/fuzz/virtio-blk-fuzz
+	$(FUZZ_RUN) virtio-blk
+
 # The NVMe controller: registers, queues, commands, PRP/SGL decoding, on
 # an in-memory disk.
 FUZZ_TARGETS += nvme

@@ -68,30 +68,6 @@ static int stub_signal_msi(void *opaque, uint64_t addr, uint32_t data)
 	return 0;
 }
 
-static int stub_ioeventfd(void *opaque, uint64_t gpa, unsigned int len, int fd, bool assign)
-{
-	(void)opaque, (void)gpa, (void)len, (void)fd, (void)assign;
-	return -ENOSYS;
-}
-
-static uint64_t bar0(void)
-{
-	return vd()->pci.bar[0].addr;
-}
-
-static void bar_write(unsigned int off, unsigned int size, uint64_t val)
-{
-	pci_mmio_access(&h.bus, bar0() + off, true, size, &val);
-}
-
-static uint64_t bar_read(unsigned int off, unsigned int size)
-{
-	uint64_t v = 0;
-
-	pci_mmio_access(&h.bus, bar0() + off, false, size, &v);
-	return v;
-}
-
 /* The driver: reset, features (all offered but what cfg refuses), every
  * queue at its ring, DRIVER_OK.  No DMA happens here: no queue is served
  * until VNF_RUN. */
@@ -103,32 +79,12 @@ static void driver_init(void)
 			  (h.cfg & VNF_CFG_NO_MQ ? F(MQ) : 0) |
 			  (h.cfg & VNF_CFG_EVENT_IDX ? 0 : 1ull << VIRTIO_RING_F_EVENT_IDX) |
 			  (h.cfg & VNF_CFG_INDIRECT ? 0 : 1ull << VIRTIO_RING_F_INDIRECT_DESC);
-	uint8_t status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 
-	bar_write(VIRTIO_PCI_COMMON_STATUS, 1, 0);
-	bar_write(VIRTIO_PCI_COMMON_STATUS, 1, status);
-	for (unsigned int sel = 0; sel < 2; sel++) {
-		bar_write(VIRTIO_PCI_COMMON_DFSELECT, 4, sel);
-		bar_write(VIRTIO_PCI_COMMON_GFSELECT, 4, sel);
-		bar_write(VIRTIO_PCI_COMMON_GF, 4,
-			  bar_read(VIRTIO_PCI_COMMON_DF, 4) & ~(uint32_t)(refuse >> (32 * sel)));
-	}
-	status |= VIRTIO_CONFIG_S_FEATURES_OK;
-	bar_write(VIRTIO_PCI_COMMON_STATUS, 1, status);
-	FUZZ_CHECK(bar_read(VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_FEATURES_OK);
-	for (unsigned int q = 0; q < h.nq; q++) {
-		uint64_t r = VNF_RING(q);
-
-		bar_write(VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
-		bar_write(VIRTIO_PCI_COMMON_Q_SIZE, 2, VNF_QSIZE);
-		bar_write(VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)r);
-		bar_write(VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)(r + VNF_AVAIL_OFF));
-		bar_write(VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)(r + VNF_USED_OFF));
-		bar_write(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-		h.ring[q] = (struct fuzz_ring){ .desc = r, .avail = r + VNF_AVAIL_OFF,
-						.used = r + VNF_USED_OFF, .size = VNF_QSIZE };
-	}
-	bar_write(VIRTIO_PCI_COMMON_STATUS, 1, status | VIRTIO_CONFIG_S_DRIVER_OK);
+	fuzz_vpci_features(&h.bus, vd(), refuse);
+	for (unsigned int q = 0; q < h.nq; q++)
+		fuzz_vpci_queue(&h.bus, vd(), q, VNF_QSIZE, VNF_RING(q), VNF_RING(q) + VNF_AVAIL_OFF,
+				VNF_RING(q) + VNF_USED_OFF, &h.ring[q]);
+	fuzz_vpci_driver_ok(&h.bus, vd());
 }
 
 /* ---- the fake TAP */
@@ -262,7 +218,7 @@ static void setup(void)
 	h.sent = h.tx_frames = h.tx_bytes = 0;
 	h.sel = 0;
 	pci_bus_init(&h.bus);
-	h.host = (struct virtio_host){ .signal_msi = stub_signal_msi, .ioeventfd = stub_ioeventfd,
+	h.host = (struct virtio_host){ .signal_msi = stub_signal_msi, .ioeventfd = fuzz_no_ioeventfd,
 				       .mem = &h.ram };
 	FUZZ_CHECK(virtio_net_create(&h.net, &h.bus, VNF_SLOT, &h.host, iommu ? h.fi.v : NULL, &h.be, mac,
 				     1500) == 0);

@@ -23,7 +23,7 @@ vm='{"type":"vm","report_schema":1,"vmm_version":"0.1.0","name":"vmm-default","u
 # the violation line is docs/viommu.md's example.
 {
 	echo "$vm"
-	echo '{"type":"endpoint","bdf":"00:02.0","name":"virtio-blk","attaches":1,"detaches":0,"maps":10,"map_bytes":40960,"unmaps":10,"unmap_bytes":40960,"translations":20,"refused":0}'
+	echo '{"type":"endpoint","bdf":"00:02.0","name":"virtio-blk","attaches":1,"detaches":0,"maps":10,"map_bytes":40960,"unmaps":10,"unmap_bytes":40960,"translations":20,"refused":0,"drain_waits":0,"drain_wait_ns":0}'
 	echo '{"type":"dmatest","bdf":"00:04.0","name":"dmatest0","commands":5,"failed":1,"bytes_moved":4096,"violations":1,"leaked_mappings":0,"bounce_exhausted":0}'
 	echo '{"type":"net","bdf":"00:0c.0","tap":"vmmtap0","mac":"52:54:00:12:34:56","mtu":1500,"queue_pairs":2,"queue_pairs_used":2,"ctrl_ok":1,"ctrl_err":0}'
 	echo '{"type":"net_queue","bdf":"00:0c.0","queue_pair":0,"rx_packets":3,"rx_bytes":180,"rx_drops":0,"tx_packets":2,"tx_bytes":120,"tx_drops":0}'
@@ -62,6 +62,6 @@ bad "an unknown line type" "unknown line type 'frobs'" "$vm" '{"type":"frobs"}'
 bad "an unknown violation class" "reason: 'sideways' is not one of" "$vm" \
 	"$(grep '^{"type":"violation"' "$top_srcdir/docs/viommu.md" | head -n1 | sed 's/"reason":"[a-z-]*"/"reason":"sideways"/')"
 bad "a negative count" "maps: -1 is less than the minimum of 0" "$vm" \
-	'{"type":"endpoint","bdf":"00:02.0","name":"virtio-blk","attaches":1,"detaches":0,"maps":-1,"map_bytes":40960,"unmaps":10,"unmap_bytes":40960,"translations":20,"refused":0}'
+	'{"type":"endpoint","bdf":"00:02.0","name":"virtio-blk","attaches":1,"detaches":0,"maps":-1,"map_bytes":40960,"unmaps":10,"unmap_bytes":40960,"translations":20,"refused":0,"drain_waits":0,"drain_wait_ns":0}'
 bad "no vm line first" 'the first line is not the "vm" line' '{"type":"summary","violations":0,"recorded":0}'
 bad "not JSON" "not JSON" "$vm" '{"type":'

@@ -5,6 +5,7 @@
  * cache's invalidation, bypass, reset, statistics and concurrency.
  */
 #include "tests/unit/viommu-util.h"
+#include "viommu/internal.h"   /* test_drain_waits: a port's drains_waiting */
 #include "tests/tap/basic.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define EP_BLK 0x08
 #define EP_NET 0x10
@@ -470,13 +472,77 @@ static void test_concurrency(void)
 	viommu_destroy(r.v);
 }
 
+/* An UNMAP while a window is open on another thread waits for it, and
+ * the endpoint's statistics say so: one wait, no longer than the window
+ * stayed open; an UNMAP with no window open waits for nothing.  (White
+ * box: the window ends once the drain is seen waiting on the port, so
+ * the test does not depend on timing.) */
+struct unmapper {
+	struct viommu *v;
+	atomic_bool done;
+	int status;
+};
+
+static void *unmap_thread(void *arg)
+{
+	struct unmapper *u = arg;
+
+	u->status = req_unmap(u->v, 1, 0x10000, 0x10fff);
+	atomic_store(&u->done, true);
+	return NULL;
+}
+
+static void test_drain_waits(void)
+{
+	struct unmapper u = { .v = make(0) };
+	struct viommu_port *port;
+	struct collect c = { 0 };
+	struct viommu_piece pc[2];
+	struct viommu_xlate x = { .pieces = pc, .max = 2 };
+	pthread_t th;
+	uint64_t t0, open_ns;
+	bool early;
+
+	req_attach(u.v, 1, EP_BLK, 0);
+	req_map(u.v, 1, 0x10000, 0x10fff, 0x200000, RW);
+	req_map(u.v, 1, 0x20000, 0x20fff, 0x300000, RW);
+	port = viommu_port_open(u.v, EP_BLK);
+	if (!port)
+		bail("viommu_port_open");
+	t0 = viommu_now_ns();
+	viommu_dma_begin(port);
+	if (viommu_translate(port, 0x10000, 16, VIOMMU_READ, &x) != VIOMMU_OK)
+		bail("translate");
+	if (pthread_create(&th, NULL, unmap_thread, &u))
+		bail("pthread_create");
+	while (!atomic_load(&port->drains_waiting))
+		usleep(1000);
+	usleep(2000);
+	early = atomic_load(&u.done);
+	viommu_dma_end(port);
+	pthread_join(th, NULL);
+	open_ns = viommu_now_ns() - t0;
+	ok(!early && u.status == VIRTIO_IOMMU_S_OK, "an UNMAP waits for the window in flight");
+	viommu_for_each_endpoint(u.v, on_endpoint, &c);
+	is_int(1, (long long)c.blk.drain_waits, "the endpoint counts one wait");
+	ok(c.blk.drain_wait_ns >= 2000000ull && c.blk.drain_wait_ns <= open_ns,
+	   "no shorter than the window was seen blocking it, no longer than it was open (%llu of %llu ns)",
+	   (unsigned long long)c.blk.drain_wait_ns, (unsigned long long)open_ns);
+	is_int(VIRTIO_IOMMU_S_OK, req_unmap(u.v, 1, 0x20000, 0x20fff), "an UNMAP with no window open");
+	viommu_for_each_endpoint(u.v, on_endpoint, &c);
+	is_int(1, (long long)c.blk.drain_waits, "waits for nothing");
+	viommu_port_close(port);
+	viommu_destroy(u.v);
+}
+
 int main(void)
 {
-	plan(102);
+	plan(107);
 	test_unattached_and_bypass();
 	test_mappings();
 	test_invalidation();
 	test_faults_and_records();
 	test_concurrency();
+	test_drain_waits();
 	return 0;
 }

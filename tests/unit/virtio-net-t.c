@@ -48,25 +48,8 @@
 static struct pci_bus bus;
 static struct guest_mem mem;
 
-static int fake_msi(void *o, uint64_t addr, uint32_t data)
-{
-	(void)o, (void)addr, (void)data;
-	return 0;
-}
-
-static int no_ioeventfd(void *o, uint64_t gpa, unsigned int len, int fd, bool assign)
-{
-	(void)o, (void)gpa, (void)len, (void)fd, (void)assign;
-	return -ENOSYS;   /* kicks are MMIO writes */
-}
-
-static bool is_ram(void *o, uint64_t gpa, uint64_t len)
-{
-	return guest_mem_is_ram(o, gpa, len);
-}
-
-static const struct viommu_host_ops ram_ops = { .is_ram = is_ram };
-static struct virtio_host host = { .signal_msi = fake_msi, .ioeventfd = no_ioeventfd };
+static const struct viommu_host_ops ram_ops = { .is_ram = vpci_is_ram };
+static struct virtio_host host = { .signal_msi = vpci_ignore_msi, .ioeventfd = vpci_no_ioeventfd };
 
 /* ---- the fake TAP: socket pairs, offloads and queues recorded ----------- */
 

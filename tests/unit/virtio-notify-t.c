@@ -110,19 +110,8 @@ static int fake_msi(void *o, uint64_t addr, uint32_t data)
 	return 0;
 }
 
-static int no_ioeventfd(void *o, uint64_t gpa, unsigned int len, int fd, bool assign)
-{
-	(void)o, (void)gpa, (void)len, (void)fd, (void)assign;
-	return -ENOSYS;   /* kicks are MMIO writes: the I/O thread gets them through its eventfd */
-}
-
-static bool is_ram(void *o, uint64_t gpa, uint64_t len)
-{
-	return guest_mem_is_ram(o, gpa, len);
-}
-
-static const struct viommu_host_ops ram_ops = { .is_ram = is_ram };
-static struct virtio_host host = { .signal_msi = fake_msi, .ioeventfd = no_ioeventfd };
+static const struct viommu_host_ops ram_ops = { .is_ram = vpci_is_ram };
+static struct virtio_host host = { .signal_msi = fake_msi, .ioeventfd = vpci_no_ioeventfd };
 
 static uint64_t now_ns(void)
 {

@@ -53,20 +53,9 @@ static unsigned int msi_count(unsigned int vector)
 	return __atomic_load_n(&msis[vector], __ATOMIC_SEQ_CST);
 }
 
-static int no_ioeventfd(void *o, uint64_t gpa, unsigned int len, int fd, bool assign)
-{
-	(void)o, (void)gpa, (void)len, (void)fd, (void)assign;
-	return -38;   /* -ENOSYS: kicks are MMIO writes, as in a VMM without ioeventfds */
-}
+static const struct viommu_host_ops ram_ops = { .is_ram = vpci_is_ram };
 
-static bool is_ram(void *o, uint64_t gpa, uint64_t len)
-{
-	return guest_mem_is_ram(o, gpa, len);
-}
-
-static const struct viommu_host_ops ram_ops = { .is_ram = is_ram };
-
-static struct virtio_host host = { .signal_msi = fake_msi, .ioeventfd = no_ioeventfd };
+static struct virtio_host host = { .signal_msi = fake_msi, .ioeventfd = vpci_no_ioeventfd };
 
 /* --- the guest driver's side (tests/unit/vpci-driver.h) ----------------- */
 

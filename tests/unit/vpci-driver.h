@@ -10,6 +10,7 @@
 #include "vmm/virtio_pci.h"
 #include "tests/tap/basic.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -20,6 +21,27 @@
 #include <linux/virtio_pci.h>
 
 #define VPCI_DRV_MSI_ADDR 0xfee00000u
+
+/* The host side the tests give their devices: MSIs ignored (for the
+ * tests that poll), no ioeventfd (kicks are MMIO writes, which reach the
+ * I/O thread through its eventfd), and an IOMMU whose notion of RAM is
+ * the fake guest memory. */
+static inline int vpci_no_ioeventfd(void *o, uint64_t gpa, unsigned int len, int fd, bool assign)
+{
+	(void)o, (void)gpa, (void)len, (void)fd, (void)assign;
+	return -ENOSYS;
+}
+
+static inline int vpci_ignore_msi(void *o, uint64_t addr, uint32_t data)
+{
+	(void)o, (void)addr, (void)data;
+	return 0;
+}
+
+static inline bool vpci_is_ram(void *o, uint64_t gpa, uint64_t len)
+{
+	return guest_mem_is_ram(o, gpa, len);
+}
 
 /* Poll for `cond` (the device's threads work asynchronously) with a bound
  * far above any plausible delay, so a loaded machine never fails the test. */
