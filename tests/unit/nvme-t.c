@@ -662,6 +662,34 @@ static void test_malformed(void)
 	}
 }
 
+/* MSI-X masking and pending bits; no DMA without bus mastering. */
+static void test_msix_and_master(void)
+{
+	struct nvme_sqe c;
+	uint16_t sc;
+	uint32_t dw0;
+	int before;
+
+	reg_w(0x2000 + 16 * 1 + 12, 1);   /* mask vector 1 (I/O CQ 1) */
+	before = msis;
+	c = cmd(NVME_CMD_FLUSH, 1);
+	is_int(0, run(&ioq, &c, NULL), "a command completes with its vector masked");
+	is_int(before, msis, "no message while masked");
+	is_int(1u << 1, reg_r(0x3000), "the PBA holds vector 1 pending");
+	reg_w(0x2000 + 16 * 1 + 12, 0);
+	is_int(before + 1, msis, "unmasking sends the pending message");
+	is_int(0, reg_r(0x3000), "and clears its pending bit");
+
+	pci_config_write(&bus, bdf, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	c = cmd(NVME_CMD_FLUSH, 1);
+	push(&ioq, &c);
+	is_int(0, nvme_poll(n), "bus mastering off: nothing is fetched");
+	ok(!reap(&ioq, &sc, &dw0), "no completion");
+	pci_config_write(&bus, bdf, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	is_int(1, nvme_poll(n), "bus mastering on: the command runs");
+	ok(reap(&ioq, &sc, &dw0) && sc == 0, "and completes");
+}
+
 static void test_hostile_queues(void)
 {
 	struct nvme_sqe c;
@@ -764,6 +792,7 @@ int main(void)
 	test_queues();
 	test_io();
 	test_malformed();
+	test_msix_and_master();
 	test_hostile_queues();
 
 	nvme_destroy(n);
