@@ -43,7 +43,7 @@ check-net: all $(GUEST_STAMP) tests/integration/net-tap$(EXEEXT)
 # vmm's NVMe controller under Linux's nvme driver, strict, lazy and
 # untrusted (tests/integration/nvme.sh): one test-host boot, three vmm
 # runs, a 16 MiB image moved four times in each.  Not in make check yet:
-# make check's budget is nearly spent (one strict run alone took 46 s).
+# make check's budget is nearly spent (172 s for the three runs here).
 check-nvme: all $(GUEST_STAMP)
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS=tests/integration/nvme.sh
 .PHONY: check-nvme
