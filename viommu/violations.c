@@ -298,9 +298,9 @@ static void report_device(struct viommu *v, uint32_t endpoint, uint64_t iova, ui
 void viommu_report_violation(struct viommu *v, uint32_t endpoint, uint64_t iova, uint64_t len,
 			     enum viommu_access access, enum viommu_violation reason)
 {
-	if (reason == VIOMMU_V_DESCRIPTOR)
-		return;   /* needs its rule: viommu_report_descriptor */
-	report_device(v, endpoint, iova, len, access, reason, NULL);
+	/* (a DESCRIPTOR should come with its rule: viommu_report_descriptor) */
+	report_device(v, endpoint, iova, len, access, reason,
+		      reason == VIOMMU_V_DESCRIPTOR ? "no rule given" : NULL);
 }
 
 void viommu_report_descriptor(struct viommu *v, uint32_t endpoint, uint64_t addr, uint64_t len,
