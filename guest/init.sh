@@ -18,6 +18,15 @@
 # the boot-timer port, so a VMM whose port write faults can still be timed);
 # with vmmguest.end=wait it prints "vmm-guest-init: vmmguest.end=wait:
 # waiting forever" before it waits.
+# "Check my driver" (vmm run --guest-module/--guest-file/--guest-run/
+# --guest-script): vmm appends an archive with /vmm-layer (vmm/guest_layer.h).
+# Then the default suites are none, the console loglevel is 7 (the
+# modules' messages show) and, after the default guest's modules (its own
+# dmatest driver left out: the dmatest devices are the driver's under
+# test), init loads /vmm-layer/modules in load.order, runs /vmm-layer/run
+# with its output on the console, tells vmm how that ended through the
+# guest-status port (vmm-guest layer-status; guest/layer_status.h) and ends
+# the guest as usual.  The --guest-file files are already in place.
 # Each suite's TAP goes between "VMM-GUEST-TAP-BEGIN suite=NAME" and
 # "VMM-GUEST-TAP-END suite=NAME".  Errors in this script still end the guest
 # (poweroff unless vmmguest.end says otherwise).
@@ -69,6 +78,10 @@ guest_end() {
 trap guest_end EXIT
 
 suites=boot shell=0 printk=1 load_modules=1
+layer=/vmm-layer
+if [ -d "$layer" ]; then
+	suites= printk=7
+fi
 for word in $(cat /proc/cmdline); do
 	case $word in
 	--) break ;;
@@ -84,6 +97,7 @@ release=$(uname -r)
 if [ "$load_modules" != 0 ] && [ -f "/lib/modules/$release/load.order" ]; then
 	while read -r ko; do
 		[ -n "$ko" ] || continue
+		[ -d "$layer" ] && [ "$ko" = dmatest.ko ] && continue
 		insmod "/lib/modules/$release/$ko" ||
 			echo "vmm-guest-init: insmod $ko failed"
 	done <"/lib/modules/$release/load.order"
@@ -108,6 +122,31 @@ for suite in $(echo "$suites" | tr ',' ' '); do
 	fi
 	echo "VMM-GUEST-TAP-END suite=$suite"
 done
+
+if [ -d "$layer" ]; then
+	n=0 failed=
+	while read -r ko; do
+		[ -n "$ko" ] || continue
+		n=$((n + 1))
+		echo "vmm-guest-init: insmod $ko"
+		if ! insmod "$layer/modules/$ko"; then
+			echo "vmm-guest-init: insmod $ko failed (the kernel's reason is above)"
+			vmm-guest layer-status module "$n"
+			failed=1
+			break
+		fi
+	done <"$layer/load.order"
+	if [ -z "$failed" ]; then
+		status=0
+		if [ -f "$layer/run" ]; then
+			echo "vmm-guest-init: running the command"
+			(cd / && "$layer/run")
+			status=$?
+			echo "vmm-guest-init: the command exited with status $status"
+		fi
+		vmm-guest layer-status command "$status"
+	fi
+fi
 
 if [ "$shell" = 1 ]; then
 	echo "vmm-guest-init: vmmguest.shell=1: starting a shell; exit it to end the guest ($end)"

@@ -19,7 +19,7 @@ noinst_PROGRAMS += guest/vmm-guest
 guest_vmm_guest_SOURCES = \
 	guest/vmm-guest.c \
 	guest/ethtool.c guest/ethtool.h \
-	guest/gtap.c guest/gtap.h \
+	guest/gtap.c guest/gtap.h guest/layer_status.h \
 	guest/suites.h \
 	guest/suite-boot.c
 guest_vmm_guest_LDFLAGS = -static
@@ -58,7 +58,7 @@ EXTRA_DIST += guest/suites/tap.sh $(GUEST_SHELL_SUITES)
 GUEST_KBUILD_STAMP = guest/out/.kbuild-stamp
 GUEST_DMATEST_FILES = guest/dmatest/dmatest.c guest/dmatest/dmatest_hw.h guest/dmatest/Kbuild
 GUEST_DMATEST_KO = guest/out/kmod/dmatest.ko
-EXTRA_DIST += $(GUEST_DMATEST_FILES)
+EXTRA_DIST += $(GUEST_DMATEST_FILES) guest/kbuild-module.sh
 
 $(GUEST_KBUILD_STAMP): $(srcdir)/guest/mkguest.sh
 	$(AM_V_GEN)cache='$(GUEST_CACHE)'; \
@@ -67,19 +67,38 @@ $(GUEST_KBUILD_STAMP): $(srcdir)/guest/mkguest.sh
 	  --out guest/out --cache "$$cache" $(GUEST_MKGUEST_FLAGS) && \
 	touch $@
 
-$(GUEST_DMATEST_KO): $(GUEST_DMATEST_FILES:%=$(srcdir)/%) $(GUEST_KBUILD_STAMP)
-	$(AM_V_GEN)rm -rf guest/out/kmod/dmatest $@ && \
-	$(MKDIR_P) guest/out/kmod/dmatest && \
-	for f in $(GUEST_DMATEST_FILES); do cp $(srcdir)/$$f guest/out/kmod/dmatest/ || exit 1; done; \
-	kdir=`cat guest/out/kbuild` || exit 1; \
-	m='$(abs_builddir)/guest/out/kmod/dmatest'; \
-	if ! env -u MAKEFLAGS -u MFLAGS -u MAKEOVERRIDES -u MAKELEVEL \
-	    $(MAKE) -C "$$kdir" M="$$m" KCFLAGS="-ffile-prefix-map=$$m/=guest/dmatest/" \
-	      CONFIG_DEBUG_INFO_BTF_MODULES= modules; then \
-	  echo "guest/local.mk: error: building guest/dmatest/dmatest.ko against $$kdir failed (see above)" >&2; \
-	  exit 1; \
-	fi; \
-	objcopy --strip-debug "$$m/dmatest.ko" $@
+$(GUEST_DMATEST_KO): $(GUEST_DMATEST_FILES:%=$(srcdir)/%) $(GUEST_KBUILD_STAMP) \
+		$(srcdir)/guest/kbuild-module.sh
+	$(AM_V_GEN)rm -f $@ && \
+	MAKE='$(MAKE)' $(SHELL) $(srcdir)/guest/kbuild-module.sh guest/out/kmod/dmatest guest/dmatest \
+	  $(GUEST_DMATEST_FILES:%=$(srcdir)/%) && \
+	objcopy --strip-debug guest/out/kmod/dmatest/dmatest.ko $@
+
+# make guest-kbuild: the guest kernel's build tree (headers and kbuild for
+# exactly the default guest's kernel) for your own out-of-tree modules;
+# guest/out/kbuild holds its path (docs/check-my-driver.md).
+guest-kbuild: $(GUEST_KBUILD_STAMP)
+	@kdir=`cat guest/out/kbuild` && \
+	echo "guest kernel `cat guest/out/kernel-release`: build tree $$kdir" && \
+	echo "build a module: make -C \"\`cat $(abs_builddir)/guest/out/kbuild\`\" M=\"\$$PWD\" CONFIG_DEBUG_INFO_BTF_MODULES= modules"
+.PHONY: guest-kbuild
+
+# The tutorial's example driver (guest/examples/buggy-dma: one source,
+# built as buggy_dma.ko and fixed_dma.ko), for the "check my driver" test
+# (tests/integration/guest-module.sh).  Built like dmatest.ko, with the
+# device's register header next to it.
+GUEST_EXAMPLE_FILES = guest/examples/buggy-dma/Kbuild guest/examples/buggy-dma/dma_example.c \
+	guest/examples/buggy-dma/buggy_dma.c guest/examples/buggy-dma/fixed_dma.c
+GUEST_EXAMPLE_STAMP = guest/out/kmod/buggy-dma/.stamp
+EXTRA_DIST += $(GUEST_EXAMPLE_FILES)
+check_DATA += $(GUEST_EXAMPLE_STAMP)
+
+$(GUEST_EXAMPLE_STAMP): $(GUEST_EXAMPLE_FILES:%=$(srcdir)/%) $(srcdir)/guest/dmatest/dmatest_hw.h \
+		$(GUEST_KBUILD_STAMP) $(srcdir)/guest/kbuild-module.sh
+	$(AM_V_GEN)MAKE='$(MAKE)' $(SHELL) $(srcdir)/guest/kbuild-module.sh guest/out/kmod/buggy-dma \
+	  guest/examples/buggy-dma $(GUEST_EXAMPLE_FILES:%=$(srcdir)/%) $(srcdir)/guest/dmatest/dmatest_hw.h && \
+	for ko in buggy_dma fixed_dma; do objcopy --strip-debug guest/out/kmod/buggy-dma/$$ko.ko || exit 1; done && \
+	touch $@
 
 $(GUEST_STAMP): $(GUEST_BINARIES) $(GUEST_DMATEST_KO) \
 		$(GUEST_SHELL_SUITES:%=$(srcdir)/%) $(srcdir)/guest/suites/tap.sh \

@@ -4,6 +4,10 @@
  *
  *   vmm-guest boot-timer [BYTE]   write BYTE (default 123) to I/O port 0x3f0,
  *                                 the VMM's boot-timer device
+ *   vmm-guest layer-status command STATUS | module N
+ *                                 tell vmm how the --guest-run command ended,
+ *                                 or that the N-th --guest-module did not
+ *                                 load (port 0x3f4, vmm/guest_layer.h)
  *   vmm-guest suite NAME          run guest TAP suite NAME on stdout
  *   vmm-guest zeroout DEV OFF LEN zero a byte range of a block device
  *                                 (BLKZEROOUT: NVMe Write Zeroes)
@@ -15,6 +19,7 @@
  */
 #include "guest/ethtool.h"
 #include "guest/gtap.h"
+#include "guest/layer_status.h"
 #include "guest/suites.h"
 
 #include <errno.h>
@@ -43,6 +48,7 @@ static int usage(FILE *out, int status)
 {
 	fprintf(out,
 		"usage: vmm-guest boot-timer [BYTE]\n"
+		"       vmm-guest layer-status command STATUS | module N\n"
 		"       vmm-guest suite NAME\n"
 		"       vmm-guest zeroout DEV OFFSET LENGTH\n"
 		"       vmm-guest list-suites\n"
@@ -58,30 +64,19 @@ static void on_fault(int sig)
 	siglongjmp(fault_jmp, 1);
 }
 
-static int cmd_boot_timer(int argc, char **argv)
+/*
+ * Write VALUE (WIDTH 1 or 4 bytes) to one of the VMM's I/O ports.  No
+ * /dev/port in the Debian cloud kernel: ioperm + out.
+ */
+static int port_write(unsigned int port, unsigned int width, unsigned long value,
+		      const char *what)
 {
-	volatile unsigned long value = BOOT_TIMER_BYTE;
-
-	if (argc > 2) {
-		char *end;
-
-		unsigned long v = strtoul(argv[2], &end, 0);
-
-		if (*end != '\0' || v > 0xff) {
-			fprintf(stderr, "vmm-guest: bad byte value '%s'\n",
-				argv[2]);
-			return 2;
-		}
-		value = v;
-	}
-	/* No /dev/port in the Debian cloud kernel: use ioperm + outb. */
-	if (ioperm(BOOT_TIMER_PORT, 1, 1) != 0) {
-		fprintf(stderr, "vmm-guest: ioperm(0x%x): %s\n",
-			BOOT_TIMER_PORT, strerror(errno));
+	if (ioperm(port, width, 1) != 0) {
+		fprintf(stderr, "vmm-guest: ioperm(0x%x): %s\n", port, strerror(errno));
 		return 1;
 	}
 	/*
-	 * The outb can still fault (#GP, so SIGSEGV): QEMU's TCG checks the
+	 * The out can still fault (#GP, so SIGSEGV): QEMU's TCG checks the
 	 * I/O bitmap only for a TSS whose cached type is "available", and
 	 * under nested SVM an L2 whose VMM rewrote TR through KVM_SET_SREGS
 	 * (QEMU as L2 VMM does) has a "busy" one.  Report it, do not crash.
@@ -90,14 +85,59 @@ static int cmd_boot_timer(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGSEGV, &sa, NULL);
 	if (sigsetjmp(fault_jmp, 1) != 0) {
-		fprintf(stderr, "vmm-guest: outb to port 0x%x faulted despite "
-			"ioperm (nested emulation bug?): no boot-timer write\n",
-			BOOT_TIMER_PORT);
+		fprintf(stderr, "vmm-guest: out to port 0x%x faulted despite "
+			"ioperm (nested emulation bug?): no %s write\n", port, what);
 		return 1;
 	}
-	outb((unsigned char)value, BOOT_TIMER_PORT);
+	if (width == 4)
+		outl((unsigned int)value, port);
+	else
+		outb((unsigned char)value, port);
 	signal(SIGSEGV, SIG_DFL);
 	return 0;
+}
+
+/* A decimal or 0x number in [0, max]; -1 if it is not. */
+static long parse_number(const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 0);
+
+	if (!*s || *end != '\0' || v > max) {
+		fprintf(stderr, "vmm-guest: bad value '%s' (0-%lu)\n", s, max);
+		return -1;
+	}
+	return (long)v;
+}
+
+static int cmd_boot_timer(int argc, char **argv)
+{
+	long value = BOOT_TIMER_BYTE;
+
+	if (argc > 2 && (value = parse_number(argv[2], 0xff)) < 0)
+		return 2;
+	return port_write(BOOT_TIMER_PORT, 1, (unsigned long)value, "boot-timer");
+}
+
+/* layer-status command|module N: how the "check my driver" layer ended
+ * (vmm/guest_layer.h, GUEST_STATUS_*). */
+static int cmd_layer_status(int argc, char **argv)
+{
+	unsigned long kind;
+	long value;
+
+	if (argc != 4)
+		return usage(stderr, 2);
+	if (strcmp(argv[2], "command") == 0)
+		kind = GUEST_STATUS_COMMAND;
+	else if (strcmp(argv[2], "module") == 0)
+		kind = GUEST_STATUS_MODULE;
+	else
+		return usage(stderr, 2);
+	if ((value = parse_number(argv[3], 0xff)) < 0)
+		return 2;
+	return port_write(GUEST_STATUS_PORT, 4,
+			  GUEST_STATUS_MAGIC | kind << 8 | (unsigned long)value, "guest-status");
 }
 
 /* BLKZEROOUT: the kernel zeroes the range with the device's own command
@@ -134,6 +174,8 @@ int main(int argc, char **argv)
 		return usage(stderr, 2);
 	if (strcmp(argv[1], "boot-timer") == 0)
 		return cmd_boot_timer(argc, argv);
+	if (strcmp(argv[1], "layer-status") == 0)
+		return cmd_layer_status(argc, argv);
 	if (strcmp(argv[1], "suite") == 0 && argc == 3)
 		return cmd_suite(argv[2]);
 	if (strcmp(argv[1], "zeroout") == 0 && argc == 5)

@@ -27,7 +27,8 @@ SH_LOG_DRIVER_FLAGS = $(LOG_DRIVER_FLAGS)
 
 noinst_LIBRARIES += tests/tap/libtap.a
 tests_tap_libtap_a_SOURCES = tests/tap/basic.c tests/tap/basic.h
-EXTRA_DIST += tests/tap/libtap.sh tests/testhost tests/peer-qemu.sh tests/report-validate
+EXTRA_DIST += tests/tap/libtap.sh tests/testhost tests/peer-qemu.sh tests/report-validate \
+	tests/demo-filter.awk
 
 # Built only on demand (benchmarks, fuzz seed generators): each fragment
 # adds to it.

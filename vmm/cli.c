@@ -102,6 +102,14 @@ void cli_usage(FILE *f)
 "  --domain FILE     the VM a libvirt domain XML file describes (then the options\n"
 "                    above from --kernel to --no-rng, --name and --uuid are the\n"
 "                    file's: not allowed with it)\n"
+"  --guest-module FILE.ko  load this kernel module in the default guest, after\n"
+"                    its virtio-iommu and before the command (repeatable, in\n"
+"                    order; its vermagic must be the guest kernel's)\n"
+"  --guest-file SRC:DEST  put host file SRC at DEST in the default guest\n"
+"                    (DEST ending in '/': a directory; repeatable)\n"
+"  --guest-run CMD   run CMD (/bin/sh) in the default guest, its output on the\n"
+"                    console, then power off (exit status 9 if it fails)\n"
+"  --guest-script FILE  the same with a script file instead of CMD\n"
 "  --name NAME       the VM's name, in the report\n"
 "  --uuid UUID       the VM's UUID (8-4-4-4-12 hex digits), in the report\n"
 "  -v, --verbose     more VMM messages     -q, --quiet   errors only\n"
@@ -109,7 +117,9 @@ void cli_usage(FILE *f)
 "exit status: 0 guest powered off, 1 error, 2 (probe) KVM cannot run Linux,\n"
 "             3 guest reboot, 4 triple fault, 5 KVM internal error,\n"
 "             6 stopped (signal or Ctrl-A x), 7 timeout,\n"
-"             8 stopped at a DMA-API violation (--dma-errors=fatal)\n",
+"             8 stopped at a DMA-API violation (--dma-errors=fatal),\n"
+"             9 the --guest-run command or --guest-script failed, or a\n"
+"               --guest-module did not load\n",
 		VMM_MAX_CPUS, VMM_MAX_DISKS, VMM_MAX_NVME_QUEUES, VMM_MAX_NVME, VMM_MAX_NET_QUEUES, VMM_MIN_NET_MTU, VMM_MAX_NET_MTU,
 		VMM_MAX_NETS, VMM_MAX_DMATEST);
 }
@@ -117,7 +127,8 @@ void cli_usage(FILE *f)
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS,
        OPT_CONSOLE, OPT_TIMEOUT, OPT_DISK, OPT_NO_IOMMU, OPT_NO_RNG, OPT_REPORT,
 	OPT_DMATEST, OPT_UNTRUSTED, OPT_BOUNCE_POOL, OPT_DMA_ERRORS, OPT_NET, OPT_NVME,
-	OPT_DOMAIN, OPT_PRINT, OPT_NAME, OPT_UUID };
+	OPT_DOMAIN, OPT_PRINT, OPT_NAME, OPT_UUID, OPT_GUEST_MODULE, OPT_GUEST_FILE,
+	OPT_GUEST_RUN, OPT_GUEST_SCRIPT };
 
 static const struct option run_options[] = {
 	{ "kernel",  required_argument, NULL, OPT_KERNEL },
@@ -141,6 +152,10 @@ static const struct option run_options[] = {
 	{ "print",   no_argument,       NULL, OPT_PRINT },
 	{ "name",    required_argument, NULL, OPT_NAME },
 	{ "uuid",    required_argument, NULL, OPT_UUID },
+	{ "guest-module", required_argument, NULL, OPT_GUEST_MODULE },
+	{ "guest-file", required_argument, NULL, OPT_GUEST_FILE },
+	{ "guest-run", required_argument, NULL, OPT_GUEST_RUN },
+	{ "guest-script", required_argument, NULL, OPT_GUEST_SCRIPT },
 	{ "verbose", no_argument,       NULL, 'v' },
 	{ "quiet",   no_argument,       NULL, 'q' },
 	{ "help",    no_argument,       NULL, 'h' },
@@ -537,6 +552,40 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 					    optarg);
 			cfg->uuid = optarg;
 			break;
+		case OPT_GUEST_MODULE:
+			if (cfg->n_guest_modules == VMM_MAX_GUEST_MODULES)
+				return fail(err, errlen, "--guest-module: at most %d modules",
+					    VMM_MAX_GUEST_MODULES);
+			if (!*optarg)
+				return fail(err, errlen, "--guest-module: empty file name");
+			cfg->guest_module[cfg->n_guest_modules++] = optarg;
+			break;
+		case OPT_GUEST_FILE: {
+			/* SRC:DEST, split at the first ':' (the string is ours). */
+			char *colon = strchr(optarg, ':');
+
+			if (cfg->n_guest_files == VMM_MAX_GUEST_FILES)
+				return fail(err, errlen, "--guest-file: at most %d files", VMM_MAX_GUEST_FILES);
+			if (!colon || colon == optarg || !colon[1])
+				return fail(err, errlen, "--guest-file '%s': want SRC:DEST (host file, "
+					    "path in the guest)", optarg);
+			*colon = '\0';
+			cfg->guest_file[cfg->n_guest_files].src = optarg;
+			cfg->guest_file[cfg->n_guest_files++].dest = colon + 1;
+			break;
+		}
+		case OPT_GUEST_RUN:
+			if (cfg->guest_run || !*optarg)
+				return fail(err, errlen, cfg->guest_run ? "--guest-run: only one command "
+					    "(join them with ';' or use --guest-script)" : "--guest-run: empty command");
+			cfg->guest_run = optarg;
+			break;
+		case OPT_GUEST_SCRIPT:
+			if (cfg->guest_script || !*optarg)
+				return fail(err, errlen, cfg->guest_script ? "--guest-script: only one script" :
+					    "--guest-script: empty file name");
+			cfg->guest_script = optarg;
+			break;
 		case 'v': cfg->verbose = true; break;
 		case 'q': cfg->quiet = true; break;
 		case 'h': cfg->command = CMD_HELP; return 0;
@@ -555,6 +604,13 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 		if (cfg->dmatest[i].untrusted && cfg->no_iommu)
 			return fail(err, errlen,
 				    "--dmatest untrusted needs the virtio-iommu: it cannot go with --no-iommu");
+	if (cfg->guest_run && cfg->guest_script)
+		return fail(err, errlen, "--guest-run and --guest-script: one or the other");
+	/* The layer is for the default guest's /init (vmm/guest_layer.h). */
+	if ((cfg->n_guest_modules || cfg->n_guest_files || cfg->guest_run || cfg->guest_script) &&
+	    (cfg->kernel || cfg->initrd))
+		return fail(err, errlen, "--guest-module, --guest-file, --guest-run and --guest-script "
+			    "need the default guest: they cannot go with %s", cfg->kernel ? "--kernel" : "--initrd");
 	if (cfg->domain_print && cfg->command != CMD_DOMAIN)
 		return fail(err, errlen, "--print goes with 'vmm domain --print FILE.xml'");
 	if (cfg->domain && vm_option)

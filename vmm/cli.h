@@ -21,6 +21,8 @@
 #define VMM_DEFAULT_BOUNCE_POOL (64ull << 20)
 #define VMM_MIN_BOUNCE_POOL (256ull << 10)
 #define VMM_MAX_BOUNCE_POOL (4ull << 30)
+#define VMM_MAX_GUEST_MODULES 16
+#define VMM_MAX_GUEST_FILES 64
 
 enum vmm_command { CMD_NONE, CMD_RUN, CMD_PROBE, CMD_DUMP_ACPI, CMD_DOMAIN, CMD_HELP, CMD_VERSION };
 
@@ -73,6 +75,16 @@ struct vmm_config {
 	 * libvirt domain XML (vmm/domain.h) */
 	const char *domain;
 	bool domain_print;
+	/* "Check my driver" (vmm/guest_layer.h): an extra initramfs archive
+	 * for the default guest with these modules, files and command. */
+	const char *guest_module[VMM_MAX_GUEST_MODULES];  /* --guest-module FILE.ko */
+	unsigned int n_guest_modules;
+	struct {
+		const char *src, *dest;  /* --guest-file SRC:DEST */
+	} guest_file[VMM_MAX_GUEST_FILES];
+	unsigned int n_guest_files;
+	const char *guest_run;       /* --guest-run CMD */
+	const char *guest_script;    /* --guest-script FILE */
 	const char *name;        /* --name: the VM's name, in the report */
 	const char *uuid;        /* --uuid: 8-4-4-4-12 hex digits, in the report */
 	bool no_iommu;           /* endpoints not behind the virtio-iommu */

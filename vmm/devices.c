@@ -313,7 +313,7 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		if (!m->blk[i])
 			return -ENOMEM;
 		ret = virtio_blk_create(m->blk[i], &m->pci, DEVICES_SLOT_DISK0 + i, &m->virtio_host,
-					m->viommu, cfg->disk[i].path, cfg->disk[i].read_only);
+					m->viommu, cfg->disk[i].path, cfg->disk[i].read_only, cfg->cpus);
 		if (ret) {
 			free(m->blk[i]);
 			m->blk[i] = NULL;

@@ -16,6 +16,8 @@ enum vmm_exit_code {
 	VMM_EXIT_STOPPED = 6,        /* stopped from the host: SIGINT/SIGTERM or Ctrl-A x */
 	VMM_EXIT_TIMEOUT = 7,        /* --timeout expired */
 	VMM_EXIT_DMA_ERROR = 8,      /* --dma-errors=fatal: a DMA-API violation stopped the VM */
+	VMM_EXIT_GUEST_FAILED = 9,   /* --guest-run/--guest-script failed, a --guest-module did
+				      * not load, or the guest never said how they ended */
 };
 
 #endif

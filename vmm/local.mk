@@ -22,6 +22,7 @@ vmm_libvmmcore_a_SOURCES = \
 	vmm/pci.c vmm/pci.h \
 	vmm/devices_plan.c vmm/devices_plan.h \
 	vmm/domain.c vmm/domain.h \
+	vmm/guest_layer.c vmm/guest_layer.h guest/layer_status.h \
 	vmm/virtqueue.c vmm/virtqueue.h \
 	vmm/virtio_pci.c vmm/virtio_pci.h \
 	vmm/virtio_blk.c vmm/virtio_rng.c vmm/virtio_iommu.c vmm/virtio_devices.h \

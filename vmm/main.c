@@ -12,6 +12,7 @@
 #include "vmm/devices.h"
 #include "vmm/domain.h"
 #include "vmm/exit_codes.h"
+#include "vmm/guest_layer.h"
 #include "vmm/layout.h"
 #include "vmm/log.h"
 #include "vmm/machine.h"
@@ -266,13 +267,14 @@ static const char *exit_reason(int code)
 	case VMM_EXIT_STOPPED: return "stopped from the host";
 	case VMM_EXIT_TIMEOUT: return "timeout";
 	case VMM_EXIT_DMA_ERROR: return "stopped at a DMA-API violation";
+	case VMM_EXIT_GUEST_FAILED: return "the guest's command failed";
 	default: return "VMM error";
 	}
 }
 
 static int cmd_run(const struct vmm_config *cfg)
 {
-	char kernel_path[PATH_MAX], initrd_path[PATH_MAX], err[256];
+	char kernel_path[PATH_MAX], initrd_path[PATH_MAX], err[1024];
 	const char *kernel = cfg->kernel, *initrd = cfg->initrd;
 	const char *cmdline = cfg->cmdline ? cfg->cmdline : DEFAULT_CMDLINE;
 	struct machine m;
@@ -284,7 +286,10 @@ static int cmd_run(const struct vmm_config *cfg)
 	struct sigaction sa;
 	uint8_t *kimg = NULL;
 	size_t klen = 0;
-	uint64_t initrd_size = 0;
+	uint64_t initrd_size = 0, initrd_file_size = 0;
+	struct cpio_buf layer = { 0 };
+	struct guest_status guest_status;
+	bool with_layer = guest_layer_wanted(cfg);
 	int initrd_fd = -1, console_fd = STDOUT_FILENO, ret = VMM_EXIT_ERROR, code;
 	FILE *report = NULL;
 
@@ -333,11 +338,34 @@ static int cmd_run(const struct vmm_config *cfg)
 			pr_err("initrd '%s' is not a regular file", initrd);
 			goto out;
 		}
-		initrd_size = (uint64_t)st.st_size;
+		initrd_size = initrd_file_size = (uint64_t)st.st_size;
 		if (!initrd_size) {
 			pr_err("initrd '%s' is empty", initrd);
 			goto out;
 		}
+	}
+	/* --guest-*: one more archive after the default guest's, which the
+	 * kernel unpacks over it; an archive starts on a 4-byte boundary. */
+	if (with_layer) {
+		char release[128];
+
+		if (cfg->kernel || cfg->initrd || !initrd) {
+			pr_err("--guest-module, --guest-file, --guest-run and --guest-script need the "
+			       "default guest (not a domain's <kernel>/<initrd>)");
+			goto out;
+		}
+		if (bzimage_release(&bz, release, sizeof(release))) {
+			pr_err("kernel '%s' does not say its release (setup header kernel_version): "
+			       "cannot check --guest-module vermagic", kernel);
+			goto out;
+		}
+		if (guest_layer_build(cfg, release, &layer, err, sizeof(err))) {
+			pr_err("%s", err);
+			goto out;
+		}
+		initrd_size = ((initrd_file_size + 3) & ~3ull) + layer.len;
+		pr_debug("guest layer: %zu bytes after the %llu-byte initramfs", layer.len,
+			 (unsigned long long)initrd_file_size);
 	}
 	if (cfg->console) {
 		console_fd = open(cfg->console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -366,9 +394,15 @@ static int cmd_run(const struct vmm_config *cfg)
 		pr_err("%s", err);
 		goto out;
 	}
-	if (initrd && read_into_guest(initrd, initrd_fd, initrd_size,
-				      guest_mem_ptr(&m.mem, plan.initrd_addr, initrd_size)))
+	if (initrd && read_into_guest(initrd, initrd_fd, initrd_file_size,
+				      guest_mem_ptr(&m.mem, plan.initrd_addr, initrd_file_size)))
 		goto out;
+	if (with_layer) {
+		uint8_t *dst = guest_mem_ptr(&m.mem, plan.initrd_addr, initrd_size);
+
+		memset(dst + initrd_file_size, 0, initrd_size - layer.len - initrd_file_size);
+		memcpy(dst + initrd_size - layer.len, layer.data, layer.len);
+	}
 	/* Devices before ACPI: they decide the PCI topology the tables describe. */
 	if (devices_create(&m, cfg, &acfg))
 		goto out;
@@ -396,7 +430,8 @@ static int cmd_run(const struct vmm_config *cfg)
 	serial_init(&m.serial, console_fd, serial_irq, &m);
 	pm_init(&m.pm, m.start_ns, pm_event, &m);
 	if (pio_register(&m.pio, COM1_PORT, 8, &com1_ops, &m.serial, "com1") ||
-	    pm_register(&m.pm, &m.pio)) {
+	    pm_register(&m.pm, &m.pio) ||
+	    (with_layer && guest_status_register(&guest_status, &m.pio))) {
 		pr_err("I/O port map conflict");
 		goto out;
 	}
@@ -444,11 +479,21 @@ static int cmd_run(const struct vmm_config *cfg)
 		ret = VMM_EXIT_ERROR;
 	if (report_write(&m, cfg, report) && ret == VMM_EXIT_POWEROFF)
 		ret = VMM_EXIT_ERROR;
+	/* The guest's command decides a clean power-off's status; a DMA-API
+	 * violation that stopped the VM (8), a crash or a timeout keep theirs. */
+	if (with_layer && ret == VMM_EXIT_POWEROFF) {
+		ret = guest_status_verdict(&guest_status, cfg, err, sizeof(err));
+		if (ret == VMM_EXIT_POWEROFF)
+			pr_info("%s", err);
+		else
+			pr_err("%s", err);
+	}
 	pr_info("%s (exit status %d)", exit_reason(ret), ret);
 	if (!m.pm.boot_time_ns)
 		pr_info("the guest never wrote the boot-timer port");
 out:
 	free(kimg);
+	cpio_free(&layer);
 	if (initrd_fd >= 0)
 		close(initrd_fd);
 	if (console_fd != STDOUT_FILENO && console_fd >= 0)

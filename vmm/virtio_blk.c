@@ -47,6 +47,7 @@ static uint64_t blk_features(struct virtio_dev *vd)
 
 	return (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
 	       (1ull << VIRTIO_BLK_F_FLUSH) |
+	       (blk->ops.num_queues > 1 ? 1ull << VIRTIO_BLK_F_MQ : 0) |
 	       (blk->read_only ? 1ull << VIRTIO_BLK_F_RO
 			       : (1ull << VIRTIO_BLK_F_DISCARD) | (1ull << VIRTIO_BLK_F_WRITE_ZEROES));
 }
@@ -60,6 +61,7 @@ static void blk_read_config(struct virtio_dev *vd, unsigned int offset, void *bu
 	cfg.capacity = htole64(blk->capacity);
 	cfg.seg_max = htole32(BLK_SEG_MAX);
 	cfg.blk_size = htole32(512);
+	cfg.num_queues = htole16((uint16_t)blk->ops.num_queues);
 	cfg.max_discard_sectors = htole32(BLK_DWZ_MAX_SECTORS);
 	cfg.max_discard_seg = htole32(BLK_DWZ_MAX_SEG);
 	cfg.discard_sector_alignment = htole32(BLK_DISCARD_ALIGN);
@@ -314,7 +316,8 @@ static const struct virtio_dev_ops blk_ops = {
 };
 
 int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int slot,
-		      struct virtio_host *host, struct viommu *iommu, const char *path, bool ro)
+		      struct virtio_host *host, struct viommu *iommu, const char *path, bool ro,
+		      unsigned int queues)
 {
 	struct stat st;
 	uint64_t size;
@@ -322,6 +325,9 @@ int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int 
 
 	memset(blk, 0, sizeof(*blk));
 	blk->read_only = ro;
+	blk->ops = blk_ops;
+	blk->ops.num_queues = queues < 1 ? 1 : queues > VIRTIO_BLK_MAX_QUEUES ? VIRTIO_BLK_MAX_QUEUES
+									      : queues;
 	blk->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (blk->fd < 0) {
 		pr_err("cannot open disk '%s': %s", path, strerror(errno));
@@ -347,7 +353,7 @@ int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int 
 	}
 	blk->capacity = size >> SECTOR_SHIFT;
 	snprintf(blk->serial, sizeof(blk->serial), "vmm-disk-%u", slot);
-	ret = virtio_pci_init(&blk->vd, bus, slot, host, iommu, &blk_ops, blk);
+	ret = virtio_pci_init(&blk->vd, bus, slot, host, iommu, &blk->ops, blk);
 	if (ret) {
 		pr_err("disk '%s': cannot create the virtio-blk device: %s", path, strerror(-ret));
 		goto err;

@@ -10,6 +10,7 @@
 /* virtio-blk: a raw image file (or block device). */
 struct virtio_blk {
 	struct virtio_dev vd;
+	struct virtio_dev_ops ops;  /* the queue count is the device's */
 	int fd;
 	bool read_only;
 	bool is_bdev;              /* a block device, not a file */
@@ -20,9 +21,15 @@ struct virtio_blk {
 	uint64_t reads, writes, flushes, discards, write_zeroes, bytes_read, bytes_written, errors;
 };
 
-/* Opens path ("PATH[,ro]" already split); one clear error line on failure. */
+/* Opens path ("PATH[,ro]" already split); one clear error line on failure.
+ * queues: request queues (VIRTIO_BLK_F_MQ above 1; clamped to
+ * 1..VIRTIO_BLK_MAX_QUEUES), vmm gives one per vCPU.  They are served in
+ * turn by the device's one I/O thread: the guest submits on each CPU's
+ * own queue without contention, the host does not serve them in parallel. */
+#define VIRTIO_BLK_MAX_QUEUES 16
 int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int slot,
-		      struct virtio_host *host, struct viommu *iommu, const char *path, bool ro);
+		      struct virtio_host *host, struct viommu *iommu, const char *path, bool ro,
+		      unsigned int queues);
 void virtio_blk_destroy(struct virtio_blk *blk);
 
 /* virtio-rng: entropy from getrandom(2). */

@@ -131,7 +131,7 @@ static void setup(void)
 	h.host = (struct virtio_host){ .signal_msi = stub_signal_msi, .ioeventfd = fuzz_no_ioeventfd,
 				       .mem = &h.ram };
 	FUZZ_CHECK(virtio_blk_create(&h.blk, &h.bus, VBF_SLOT, &h.host, iommu ? h.fi.v : NULL, h.path,
-				     h.cfg & VBF_CFG_RO) == 0);
+				     h.cfg & VBF_CFG_RO, 1) == 0);
 	fuzz_dma_setup(&h.fi, &vd()->dma, BDF, "virtio-blk", iommu, !(h.cfg & VBF_CFG_NO_BOUNCE));
 	if (iommu)
 		FUZZ_CHECK(fuzz_req_attach(&h.fi, 1, BDF) == VIRTIO_IOMMU_S_OK);

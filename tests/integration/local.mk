@@ -15,6 +15,7 @@ INTEGRATION_TESTS = \
 	tests/integration/net-qemu.sh \
 	tests/integration/untrusted.sh \
 	tests/integration/domain.sh \
+	tests/integration/guest-module.sh \
 	tests/integration/probe.sh \
 	tests/integration/boot.sh \
 	tests/integration/boot-variants.sh

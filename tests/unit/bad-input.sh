@@ -18,20 +18,7 @@ chmod 755 "$tmp"
 is_root=0
 [ "$(id -u)" = 0 ] && is_root=1
 
-# expect_error DESC PATTERN [env ...] -- vmm args...
-# Runs vmm, then checks status 1, one stderr line starting "vmm: " that
-# matches PATTERN (grep -E), empty stdout.  Four TAP results.
-expect_error() {
-	desc=$1 pattern=$2
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	is 1 "$rc" "$desc: exit status 1"
-	is 1 "$(wc -l <"$tmp/err" | tr -d ' ')" "$desc: exactly one line on stderr"
-	ok 'grep -qE "^vmm: .*($pattern)" "$tmp/err"' "$desc: says '$pattern'"
-	ok '[ ! -s "$tmp/out" ]' "$desc: nothing on stdout"
-	diag "$(cat "$tmp/err")"
-}
+. "$top_srcdir/tests/unit/expect-error.sh"
 
 # Files for the cases below.
 head -c 100000 /dev/urandom >"$tmp/random.bin"

@@ -18,7 +18,7 @@ UNIT_TESTS = \
 	tests/unit/virtio-notify-t tests/unit/virtio-net-t tests/unit/virtio-blk-t tests/unit/dmatest-t \
 	tests/unit/nvme-t \
 	tests/unit/viommu-t tests/unit/viommu-requests-t tests/unit/viommu-classify-t \
-	tests/unit/swiotlb-t tests/unit/domain-t
+	tests/unit/swiotlb-t tests/unit/domain-t tests/unit/guest-layer-t
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -68,6 +68,10 @@ tests_unit_swiotlb_t_LDADD = swiotlb/libswiotlb.a tests/tap/libtap.a
 # libvirt domain XML to vmm's configuration (vmm/domain.c).
 tests_unit_domain_t_LDADD = $(UNIT_LDADD) $(LIBXML2_LIBS)
 
+# "Check my driver": the extra initramfs archive, the vermagic reader, the
+# guest-status port (vmm/guest_layer.c).
+tests_unit_guest_layer_t_LDADD = $(UNIT_LDADD)
+
 # The sanitizer twins of UNIT_TESTS, in the same order (check-san-list
 # fails make check when a test is added there and not here).
 SAN_UNIT_TESTS = \
@@ -77,7 +81,7 @@ SAN_UNIT_TESTS = \
 	tests/unit/san/virtio-pci-t tests/unit/san/virtio-notify-t tests/unit/san/virtio-net-t tests/unit/san/virtio-blk-t \
 	tests/unit/san/dmatest-t tests/unit/san/nvme-t tests/unit/san/viommu-t \
 	tests/unit/san/viommu-requests-t tests/unit/san/viommu-classify-t tests/unit/san/swiotlb-t \
-	tests/unit/san/domain-t
+	tests/unit/san/domain-t tests/unit/san/guest-layer-t
 check-local: check-san-list
 check-san-list:
 	@want=`echo $(UNIT_TESTS) | sed 's|tests/unit/|tests/unit/san/|g'`; \
@@ -208,6 +212,10 @@ tests_unit_san_domain_t_SOURCES = tests/unit/domain-t.c
 tests_unit_san_domain_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_domain_t_LDFLAGS = $(SAN_LINK_FLAGS)
 tests_unit_san_domain_t_LDADD = $(SAN_UNIT_LDADD) $(LIBXML2_LIBS)
+tests_unit_san_guest_layer_t_SOURCES = tests/unit/guest-layer-t.c
+tests_unit_san_guest_layer_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_guest_layer_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_guest_layer_t_LDADD = $(SAN_UNIT_LDADD)
 endif
 
 # Shell tests that boot nothing: bad command-line and file inputs (one
@@ -216,13 +224,15 @@ endif
 # the test host's verdicts and run-vmm.sh's retry rule (a fake L1); libvirt
 # domain XML to vmm run options (the examples in docs/domains, refusals);
 # the man page and the bash completion against vmm --help; make install
-# DESTDIR=... and the installed vmm; the report's JSON Schema and validator.
+# DESTDIR=... and the installed vmm; the report's JSON Schema and validator;
+# the --guest-* inputs (one line each); the quickstart demo's filter.
 UNIT_SHELL_TESTS = \
 	tests/unit/bad-input.sh tests/unit/acpi-iasl.sh tests/unit/libtap.sh \
 	tests/unit/guest-image.sh tests/unit/testhost.sh tests/unit/domain-xml.sh \
-	tests/unit/man.sh tests/unit/install.sh tests/unit/report-schema.sh
+	tests/unit/man.sh tests/unit/install.sh tests/unit/report-schema.sh \
+	tests/unit/guest-layer.sh tests/unit/demo-filter.sh
 TESTS += $(UNIT_SHELL_TESTS)
-EXTRA_DIST += $(UNIT_SHELL_TESTS)
+EXTRA_DIST += $(UNIT_SHELL_TESTS) tests/unit/expect-error.sh tests/unit/demo-sample.txt
 # libvirt domain XML: the examples, the refused documents, their lines.
 EXTRA_DIST += tests/unit/domains tests/unit/domain-print.expected \
 	tests/unit/domain-refused.expected

@@ -31,9 +31,10 @@
 
 #define MEM_SIZE   (64ull << 20)
 #define QSZ        256
-#define DESC       0x100000ull
-#define AVAIL      (DESC + 16 * QSZ)
-#define USED       (AVAIL + 0x1000)
+#define QUEUES     2                    /* the MQ device's */
+#define DESC(q)    (0x100000ull + 0x4000ull * (q))
+#define AVAIL(q)   (DESC(q) + 16 * QSZ)
+#define USED(q)    (AVAIL(q) + 0x1000)
 #define HDR_GPA    0x110000ull
 #define STATUS_GPA 0x110100ull
 #define DATA_GPA   0x400000ull          /* data pieces, scattered over [DATA_GPA, +8 MiB) */
@@ -52,7 +53,8 @@ static struct virtio_host host = { .signal_msi = vpci_ignore_msi, .ioeventfd = v
 struct dev {
 	struct virtio_blk blk;
 	struct vpci_drv d;
-	uint16_t avail_idx, used_seen;
+	unsigned int q;                        /* the queue request() uses */
+	uint16_t avail_idx[QUEUES], used_seen[QUEUES];
 	char path[64];
 };
 
@@ -61,7 +63,8 @@ static uint8_t disk_byte(uint64_t off, uint8_t seed)
 	return (uint8_t)(seed + off * 7 + (off >> 9));
 }
 
-static void dev_up(struct dev *v, struct viommu *iommu, struct swiotlb_pool *pool, bool ro)
+static void dev_up_queues(struct dev *v, struct viommu *iommu, struct swiotlb_pool *pool, bool ro,
+			  unsigned int queues)
 {
 	uint8_t *img = malloc(DISK_BYTES);
 	int fd;
@@ -76,7 +79,7 @@ static void dev_up(struct dev *v, struct viommu *iommu, struct swiotlb_pool *poo
 		bail("disk image write");
 	close(fd);
 	free(img);
-	if (virtio_blk_create(&v->blk, &bus, SLOT, &host, iommu, v->path, ro))
+	if (virtio_blk_create(&v->blk, &bus, SLOT, &host, iommu, v->path, ro, queues))
 		bail("virtio_blk_create");
 	if (pool && !(v->blk.vd.dma.bounce = swiotlb_account_create(pool, "virtio-blk")))
 		bail("bounce account");
@@ -88,9 +91,17 @@ static void dev_up(struct dev *v, struct viommu *iommu, struct swiotlb_pool *poo
 	if (virtio_pci_start(&v->blk.vd))
 		bail("virtio_pci_start");
 	vpci_probe(&v->d, &bus, &mem, &v->blk.vd, 0x40, 0);
-	vpci_queue(&v->d, 0, QSZ, DESC, AVAIL, USED, 1);
+	for (unsigned int q = 0; q < queues && q < QUEUES; q++) {
+		vpci_queue(&v->d, q, QSZ, DESC(q), AVAIL(q), USED(q), (uint16_t)(q + 1));
+		v->avail_idx[q] = v->used_seen[q] = 0;
+	}
 	vpci_driver_ok(&v->d);
-	v->avail_idx = v->used_seen = 0;
+	v->q = 0;
+}
+
+static void dev_up(struct dev *v, struct viommu *iommu, struct swiotlb_pool *pool, bool ro)
+{
+	dev_up_queues(v, iommu, pool, ro, 1);
 }
 
 static void dev_down(struct dev *v)
@@ -121,8 +132,9 @@ static uint8_t request(struct dev *v, uint32_t type, uint64_t sector, unsigned i
 		       uint32_t *len)
 {
 	struct virtio_blk_outhdr *h = guest_mem_ptr(&mem, HDR_GPA, sizeof(*h));
-	uint16_t *avail = guest_mem_ptr(&mem, AVAIL, 4 + 2 * QSZ);
-	uint16_t *used = guest_mem_ptr(&mem, USED, 4);
+	unsigned int q = v->q;
+	uint16_t *avail = guest_mem_ptr(&mem, AVAIL(q), 4 + 2 * QSZ);
+	uint16_t *used = guest_mem_ptr(&mem, USED(q), 4);
 	struct vring_used_elem *ue;
 	uint16_t dflag = type == VIRTIO_BLK_T_IN ? VRING_DESC_F_WRITE : 0;
 	unsigned int i;
@@ -133,18 +145,18 @@ static uint8_t request(struct dev *v, uint32_t type, uint64_t sector, unsigned i
 	h->ioprio = 0;
 	h->sector = htole64(sector);
 	*(uint8_t *)guest_mem_ptr(&mem, STATUS_GPA, 1) = STATUS_UNSET;
-	vring_set_desc(&mem, DESC, 0, HDR_GPA, sizeof(*h), VRING_DESC_F_NEXT, 1);
+	vring_set_desc(&mem, DESC(q), 0, HDR_GPA, sizeof(*h), VRING_DESC_F_NEXT, 1);
 	for (i = 0; i < n; i++)
-		vring_set_desc(&mem, DESC, i + 1, piece_gpa(i, n, piece), (uint32_t)piece,
+		vring_set_desc(&mem, DESC(q), i + 1, piece_gpa(i, n, piece), (uint32_t)piece,
 			       dflag | VRING_DESC_F_NEXT, (uint16_t)(i + 2));
-	vring_set_desc(&mem, DESC, i + 1, STATUS_GPA, 1, VRING_DESC_F_WRITE, 0);
-	avail[2 + v->avail_idx % QSZ] = 0;
-	__atomic_store_n(&avail[1], htole16(++v->avail_idx), __ATOMIC_SEQ_CST);
-	vpci_kick(&v->d, 0);
-	if (!WAIT_UNTIL(le16toh(__atomic_load_n(&used[1], __ATOMIC_SEQ_CST)) != v->used_seen))
-		bail("virtio-blk: no used entry for request type %u", type);
-	ue = guest_mem_ptr(&mem, USED + 4 + 8 * (v->used_seen % QSZ), 8);
-	v->used_seen++;
+	vring_set_desc(&mem, DESC(q), i + 1, STATUS_GPA, 1, VRING_DESC_F_WRITE, 0);
+	avail[2 + v->avail_idx[q] % QSZ] = 0;
+	__atomic_store_n(&avail[1], htole16(++v->avail_idx[q]), __ATOMIC_SEQ_CST);
+	vpci_kick(&v->d, q);
+	if (!WAIT_UNTIL(le16toh(__atomic_load_n(&used[1], __ATOMIC_SEQ_CST)) != v->used_seen[q]))
+		bail("virtio-blk: no used entry for request type %u on queue %u", type, q);
+	ue = guest_mem_ptr(&mem, USED(q) + 4 + 8 * (v->used_seen[q] % QSZ), 8);
+	v->used_seen[q]++;
 	*len = le32toh(ue->len);
 	return *(uint8_t *)guest_mem_ptr(&mem, STATUS_GPA, 1);
 }
@@ -319,6 +331,33 @@ static void discard_and_write_zeroes(struct dev *v)
 	}
 }
 
+/* Two request queues: MQ offered, num_queues says so, and each queue
+ * is served (a write on one, read back on the other). */
+static void multiqueue(void)
+{
+	static struct dev m;
+	uint32_t len;
+
+	dev_up_queues(&m, NULL, NULL, false, QUEUES);
+	ok(virtio_has_feature(&m.blk.vd, VIRTIO_BLK_F_MQ), "MQ: offered with %u queues", QUEUES);
+	is_int(QUEUES, (long long)vpci_rd(&m.d, VPCI_DEVICE_OFF +
+					  offsetof(struct virtio_blk_config, num_queues), 2),
+	       "MQ: config num_queues");
+	is_int(QUEUES, (long long)vpci_rd(&m.d, VIRTIO_PCI_COMMON_NUMQ, 2), "MQ: the transport has them");
+	m.q = 1;
+	fill_pieces(4, 4096, 0x44);
+	is_int(VIRTIO_BLK_S_OK, request(&m, VIRTIO_BLK_T_OUT, 100, 4, 4096, &len), "MQ: a write on queue 1");
+	m.q = 0;
+	clear_pieces(4, 4096);
+	is_int(VIRTIO_BLK_S_OK, request(&m, VIRTIO_BLK_T_IN, 100, 4, 4096, &len), "MQ: read back on queue 0");
+	ok(pieces_are(4, 4096, 0, 0x44), "MQ: the same bytes");
+	dev_down(&m);
+
+	dev_up(&m, NULL, NULL, false);
+	ok(!virtio_has_feature(&m.blk.vd, VIRTIO_BLK_F_MQ), "one queue: no MQ");
+	dev_down(&m);
+}
+
 int main(void)
 {
 	static struct dev a;
@@ -437,6 +476,8 @@ int main(void)
 	       "read-only: a write is an I/O error");
 	ok(disk_is(&a, 0, 4096, 0, 0), "read-only: the disk is untouched");
 	dev_down(&a);
+
+	multiqueue();
 
 	pci_bus_destroy(&bus);
 	guest_mem_free(&mem);

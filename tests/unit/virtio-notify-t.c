@@ -634,7 +634,7 @@ int main(void)
 	if (fd < 0)
 		bail("disk image");
 	snprintf(disk, sizeof(disk), "/proc/self/fd/%d", fd);
-	is_int(0, virtio_blk_create(&blk, &bus, SLOT_BLK, &host, v, disk, true),
+	is_int(0, virtio_blk_create(&blk, &bus, SLOT_BLK, &host, v, disk, true, 1),
 	       "a read-only virtio-blk behind it");
 	close(fd);
 	if (viommu_add_endpoint(v, blk.vd.dma.endpoint, "virtio-blk") ||
