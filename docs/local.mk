@@ -23,7 +23,7 @@ dist_bashcompletion_DATA = docs/bash-completion/vmm
 # bash-completion directory.
 AM_DISTCHECK_CONFIGURE_FLAGS += --with-bash-completion-dir='$$(datadir)/bash-completion/completions'
 
-dist_doc_DATA = README.md docs/design.md docs/domain-xml.md docs/fuzzing.md docs/check-my-driver.md \
+dist_doc_DATA = README.md docs/design.md docs/domain-xml.md docs/fuzzing.md docs/check-my-driver.md docs/nvme.md \
 	docs/guest-and-testhost.md docs/sanitizer.md docs/swiotlb.md docs/viommu.md \
 	docs/report.schema.json
 domainsdir = $(docdir)/domains

@@ -46,7 +46,7 @@ AM_DISTCHECK_CONFIGURE_FLAGS = \
 
 # Shell suites (busybox sh), run by /init like the built-in ones.
 GUEST_SHELL_SUITES = guest/suites/iommu guest/suites/blk guest/suites/dmatest \
-	guest/suites/untrusted guest/suites/net
+	guest/suites/untrusted guest/suites/net guest/suites/nvme
 EXTRA_DIST += guest/suites/tap.sh $(GUEST_SHELL_SUITES)
 
 # Out-of-tree kernel modules for the guest: first the guest kernel and a

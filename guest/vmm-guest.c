@@ -9,6 +9,8 @@
  *                                 or that the N-th --guest-module did not
  *                                 load (port 0x3f4, vmm/guest_layer.h)
  *   vmm-guest suite NAME          run guest TAP suite NAME on stdout
+ *   vmm-guest zeroout DEV OFF LEN zero a byte range of a block device
+ *                                 (BLKZEROOUT: NVMe Write Zeroes)
  *   vmm-guest list-suites         name the suites this binary knows
  *   vmm-guest ethtool IFACE       IFACE's offloads and driver statistics
  *                                 (guest/ethtool.c)
@@ -23,10 +25,15 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/ioctl.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <linux/fs.h>
 
 #define BOOT_TIMER_PORT 0x3f0
 #define BOOT_TIMER_BYTE 123
@@ -43,6 +50,7 @@ static int usage(FILE *out, int status)
 		"usage: vmm-guest boot-timer [BYTE]\n"
 		"       vmm-guest layer-status command STATUS | module N\n"
 		"       vmm-guest suite NAME\n"
+		"       vmm-guest zeroout DEV OFFSET LENGTH\n"
 		"       vmm-guest list-suites\n"
 		"       vmm-guest ethtool IFACE\n");
 	return status;
@@ -132,6 +140,22 @@ static int cmd_layer_status(int argc, char **argv)
 			  GUEST_STATUS_MAGIC | kind << 8 | (unsigned long)value, "guest-status");
 }
 
+/* BLKZEROOUT: the kernel zeroes the range with the device's own command
+ * (NVMe Write Zeroes, virtio-blk WRITE_ZEROES) when it has one.  busybox
+ * has no way to ask for it. */
+static int cmd_zeroout(const char *dev, const char *off, const char *len)
+{
+	uint64_t range[2] = { strtoull(off, NULL, 0), strtoull(len, NULL, 0) };
+	int fd = open(dev, O_WRONLY);
+
+	if (fd < 0 || ioctl(fd, BLKZEROOUT, range) != 0) {
+		fprintf(stderr, "vmm-guest: zeroout %s: %s\n", dev, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
 static int cmd_suite(const char *name)
 {
 	/* Line-buffered even if stdout is not a tty: the console log is
@@ -154,6 +178,8 @@ int main(int argc, char **argv)
 		return cmd_layer_status(argc, argv);
 	if (strcmp(argv[1], "suite") == 0 && argc == 3)
 		return cmd_suite(argv[2]);
+	if (strcmp(argv[1], "zeroout") == 0 && argc == 5)
+		return cmd_zeroout(argv[2], argv[3], argv[4]);
 	if (strcmp(argv[1], "ethtool") == 0 && argc == 3)
 		return cmd_ethtool(argv[2]);
 	if (strcmp(argv[1], "list-suites") == 0) {

@@ -255,6 +255,12 @@ static void format(const struct viommu_violation_record *r, struct sbuf *s)
 			sb_printf(s, "still mapped, created by MAP #%" PRIu64, r->mapping.map_seq);
 		}
 		break;
+	case VIOMMU_V_DESCRIPTOR:
+		if (r->rule) {
+			sb_sep(s, &first);
+			sb_puts(s, r->rule);
+		}
+		break;
 	case VIOMMU_V_UNMAPPED:
 	case VIOMMU_V_ADDRESS_WIDTH:
 	case VIOMMU_OK:
@@ -359,6 +365,10 @@ size_t viommu_violation_json(const struct viommu_violation_record *r, char *buf,
 	sb_json_string(&s, detail);
 	if (detail != small)
 		free(detail);
+	if (r->rule) {
+		sb_puts(&s, ",\"rule\":");
+		sb_json_string(&s, r->rule);
+	}
 	json_map(&s, "mapping", &r->mapping);
 	if (r->map_context) {
 		/* explicit nulls: looked up, nothing there */

@@ -56,6 +56,8 @@ struct viommu_violation_record {
 	uint64_t iova, len;        /* the DMA; MAP: its virt range; LEAK: the mapping */
 	enum viommu_access access; /* MAP, LEAK: the mapping's READ/WRITE flags */
 	enum viommu_violation reason;
+	const char *rule;          /* DESCRIPTOR: the rule broken (a string that lives
+				    * as long as the program); else NULL */
 
 	/* Context (docs/viommu.md, "Context"). */
 	uint64_t seq;              /* 1 for the device's first violation, then +1 (all of
@@ -124,7 +126,9 @@ void viommu_set_violation_cb(struct viommu *v,
  * may be NULL when len is 0); returns the length of the whole output.
  * Worst cases (every field valid, 64-bit addresses): the line is at most
  * 539 + strlen(name) bytes, the JSON 1654 + 12 * strlen(name) (the name
- * appears twice, each byte escaped to at most 6).
+ * appears twice, each byte escaped to at most 6); a DESCRIPTOR record's
+ * rule adds 2 + strlen(rule) to the line and 10 + 12 * (2 + strlen(rule))
+ * to the JSON (in "detail" and in "rule").
  */
 size_t viommu_format_violation(const struct viommu_violation_record *r, char *buf, size_t len);
 size_t viommu_violation_json(const struct viommu_violation_record *r, char *buf, size_t len);
@@ -139,6 +143,15 @@ size_t viommu_violation_json(const struct viommu_violation_record *r, char *buf,
  */
 void viommu_report_violation(struct viommu *v, uint32_t endpoint, uint64_t iova, uint64_t len,
 			     enum viommu_access access, enum viommu_violation reason);
+/*
+ * A DESCRIPTOR violation: the device model found that a descriptor the
+ * driver built (at IOVA addr, describing len bytes of data moving in
+ * direction access) breaks `rule` of the device's spec, e.g. "PRP list
+ * entry with a non-zero page offset".  rule must outlive the viommu (a
+ * string literal).  Recorded like viommu_report_violation's.
+ */
+void viommu_report_descriptor(struct viommu *v, uint32_t endpoint, uint64_t addr, uint64_t len,
+			      enum viommu_access access, const char *rule);
 
 /*
  * Leak check.  viommu_map_seq() is the number of successful MAPs so far

@@ -30,6 +30,7 @@ const char *viommu_violation_name(enum viommu_violation reason)
 	case VIOMMU_V_BYPASS: return "bypass";
 	case VIOMMU_V_ADDRESS_WIDTH: return "address-width";
 	case VIOMMU_V_LEAK: return "leak";
+	case VIOMMU_V_DESCRIPTOR: return "descriptor";
 	}
 	return "?";
 }
@@ -291,8 +292,25 @@ uint64_t viommu_for_each_violation(struct viommu *v,
 
 /* ------------------------------------------------- device reports, leaks */
 
+static void report_device(struct viommu *v, uint32_t endpoint, uint64_t iova, uint64_t len,
+			  enum viommu_access access, enum viommu_violation reason, const char *rule);
+
 void viommu_report_violation(struct viommu *v, uint32_t endpoint, uint64_t iova, uint64_t len,
 			     enum viommu_access access, enum viommu_violation reason)
+{
+	/* (a DESCRIPTOR should come with its rule: viommu_report_descriptor) */
+	report_device(v, endpoint, iova, len, access, reason,
+		      reason == VIOMMU_V_DESCRIPTOR ? "no rule given" : NULL);
+}
+
+void viommu_report_descriptor(struct viommu *v, uint32_t endpoint, uint64_t addr, uint64_t len,
+			      enum viommu_access access, const char *rule)
+{
+	report_device(v, endpoint, addr, len, access, VIOMMU_V_DESCRIPTOR, rule ? rule : "?");
+}
+
+static void report_device(struct viommu *v, uint32_t endpoint, uint64_t iova, uint64_t len,
+			  enum viommu_access access, enum viommu_violation reason, const char *rule)
 {
 	struct viommu_violation_record r;
 	struct viommu_endpoint *ep;
@@ -306,6 +324,7 @@ void viommu_report_violation(struct viommu *v, uint32_t endpoint, uint64_t iova,
 	r.len = len;
 	r.access = access;
 	r.reason = reason;
+	r.rule = rule;
 	r.origin = VIOMMU_ORIGIN_DEVICE;
 	r.fault_iova = iova;
 	r.time_ns = viommu_now_ns();

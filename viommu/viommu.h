@@ -142,8 +142,11 @@ enum viommu_violation {
 				  * address that wide (viommu_report_violation) */
 	VIOMMU_V_LEAK,           /* "leak": a mapping still live after the device was reset
 				  * or stopped (viommu_check_leaks) */
+	VIOMMU_V_DESCRIPTOR,     /* "descriptor": the driver gave the device a DMA descriptor
+				  * that breaks its spec's rules (an NVMe PRP or SGL);
+				  * the record names the rule (viommu_report_descriptor) */
 };
-#define VIOMMU_V_LAST VIOMMU_V_LEAK
+#define VIOMMU_V_LAST VIOMMU_V_DESCRIPTOR
 
 const char *viommu_violation_name(enum viommu_violation v);
 

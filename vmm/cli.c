@@ -79,6 +79,9 @@ void cli_usage(FILE *f)
 "  --console FILE    write the guest's serial console (COM1) to FILE, not stdout\n"
 "  --timeout SEC     stop the guest after SEC seconds (exit status 7)\n"
 "  --disk PATH[,ro]  a virtio-blk disk on a raw image (up to %d)\n"
+"  --nvme PATH[,ro][,serial=S][,queues=N]\n"
+"                    an NVMe controller on a raw image or block device, N I/O\n"
+"                    queue pairs (1-%d, default one per vCPU; up to %d)\n"
 "  --net tap=NAME[,mac=MAC][,queues=N][,mtu=N]\n"
 "                    a virtio-net device on the existing TAP interface NAME\n"
 "                    (N queue pairs, 1-%d; mtu %d-%d, default the TAP's; up to %d)\n"
@@ -117,13 +120,13 @@ void cli_usage(FILE *f)
 "             8 stopped at a DMA-API violation (--dma-errors=fatal),\n"
 "             9 the --guest-run command or --guest-script failed, or a\n"
 "               --guest-module did not load\n",
-		VMM_MAX_CPUS, VMM_MAX_DISKS, VMM_MAX_NET_QUEUES, VMM_MIN_NET_MTU, VMM_MAX_NET_MTU,
+		VMM_MAX_CPUS, VMM_MAX_DISKS, VMM_MAX_NVME_QUEUES, VMM_MAX_NVME, VMM_MAX_NET_QUEUES, VMM_MIN_NET_MTU, VMM_MAX_NET_MTU,
 		VMM_MAX_NETS, VMM_MAX_DMATEST);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS,
        OPT_CONSOLE, OPT_TIMEOUT, OPT_DISK, OPT_NO_IOMMU, OPT_NO_RNG, OPT_REPORT,
-	OPT_DMATEST, OPT_UNTRUSTED, OPT_BOUNCE_POOL, OPT_DMA_ERRORS, OPT_NET,
+	OPT_DMATEST, OPT_UNTRUSTED, OPT_BOUNCE_POOL, OPT_DMA_ERRORS, OPT_NET, OPT_NVME,
 	OPT_DOMAIN, OPT_PRINT, OPT_NAME, OPT_UUID, OPT_GUEST_MODULE, OPT_GUEST_FILE,
 	OPT_GUEST_RUN, OPT_GUEST_SCRIPT };
 
@@ -137,6 +140,7 @@ static const struct option run_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "disk",    required_argument, NULL, OPT_DISK },
 	{ "net",     required_argument, NULL, OPT_NET },
+	{ "nvme",    required_argument, NULL, OPT_NVME },
 	{ "no-iommu", no_argument,      NULL, OPT_NO_IOMMU },
 	{ "no-rng",  no_argument,       NULL, OPT_NO_RNG },
 	{ "report",  required_argument, NULL, OPT_REPORT },
@@ -240,6 +244,59 @@ static bool valid_ifname(const char *s)
 
 #define NET_USAGE "(--net tap=NAME[,mac=MAC][,queues=N][,mtu=N])"
 
+#define NVME_USAGE "(PATH[,ro][,serial=S][,queues=N])"
+
+/* --nvme PATH[,ro][,serial=S][,queues=N]: the option string is ours to split. */
+static int parse_nvme(struct vmm_config *cfg, char *optarg, char *err, size_t errlen)
+{
+	unsigned int i = cfg->nnvme;
+	char *key;
+
+	if (i == VMM_MAX_NVME)
+		return fail(err, errlen, "--nvme: at most %d NVMe controllers", VMM_MAX_NVME);
+	memset(&cfg->nvme[i], 0, sizeof(cfg->nvme[i]));
+	key = strchr(optarg, ',');
+	if (key)
+		*key++ = '\0';
+	if (!*optarg)
+		return fail(err, errlen, "--nvme: empty file name " NVME_USAGE);
+	cfg->nvme[i].path = optarg;
+	while (key && *key) {
+		char *next = strchr(key, ',');
+		const char *val = strchr(key, '=');
+		unsigned long v;
+
+		if (next)
+			*next++ = '\0';
+		val = val ? val + 1 : NULL;
+		if (!strcmp(key, "ro")) {
+			cfg->nvme[i].read_only = true;
+		} else if (!strcmp(key, "rw")) {
+			cfg->nvme[i].read_only = false;
+		} else if (!strncmp(key, "serial=", 7)) {
+			size_t len = strlen(val);
+			bool printable = len > 0 && len < sizeof(cfg->nvme[i].serial);
+
+			for (size_t k = 0; k < len; k++)
+				printable &= val[k] > ' ' && val[k] < 0x7f;
+			if (!printable)
+				return fail(err, errlen, "--nvme serial='%s': 1 to 20 printable ASCII "
+					    "characters, no spaces", val);
+			memcpy(cfg->nvme[i].serial, val, len + 1);
+		} else if (!strncmp(key, "queues=", 7)) {
+			if (parse_uint(val, 1, VMM_MAX_NVME_QUEUES, &v))
+				return fail(err, errlen, "--nvme queues='%s': must be a number from 1 to %d",
+					    val, VMM_MAX_NVME_QUEUES);
+			cfg->nvme[i].queues = (unsigned int)v;
+		} else {
+			return fail(err, errlen, "--nvme: unknown option '%s' " NVME_USAGE, key);
+		}
+		key = next;
+	}
+	cfg->nnvme++;
+	return 0;
+}
+
 /* --net tap=NAME[,mac=MAC][,queues=N][,mtu=N]; optarg is not modified. */
 static int parse_net(struct vmm_config *cfg, const char *optarg, char *err, size_t errlen)
 {
@@ -311,6 +368,7 @@ static const char *describes_vm(int opt)
 	case OPT_CPUS: return "--cpus";
 	case OPT_CONSOLE: return "--console";
 	case OPT_DISK: return "--disk";
+	case OPT_NVME: return "--nvme";
 	case OPT_NO_IOMMU: return "--no-iommu";
 	case OPT_NO_RNG: return "--no-rng";
 	case OPT_NET: return "--net";
@@ -446,6 +504,10 @@ int cli_parse(int argc, char **argv, struct vmm_config *cfg,
 			break;
 		case OPT_NET:
 			if (parse_net(cfg, optarg, err, errlen))
+				return -1;
+			break;
+		case OPT_NVME:
+			if (parse_nvme(cfg, optarg, err, errlen))
 				return -1;
 			break;
 		case OPT_UNTRUSTED: cfg->untrusted = true; break;

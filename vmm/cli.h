@@ -13,6 +13,8 @@
 #define VMM_MAX_DISKS 4
 #define VMM_MAX_DMATEST 4
 #define VMM_MAX_NETS 4
+#define VMM_MAX_NVME 2              /* ECAM_BUSES limits the root ports --untrusted needs */
+#define VMM_MAX_NVME_QUEUES 16     /* I/O queue pairs of one --nvme */
 #define VMM_MAX_NET_QUEUES 8       /* queue pairs of one --net */
 #define VMM_MIN_NET_MTU 68         /* IPv4's minimum */
 #define VMM_MAX_NET_MTU 65521      /* a TAP's largest: 65535 less the Ethernet header */
@@ -55,6 +57,14 @@ struct vmm_config {
 		unsigned int mtu;       /* 0: the TAP's own */
 	} net[VMM_MAX_NETS];
 	unsigned int nnets;
+	/* --nvme PATH[,ro][,serial=S][,queues=N]: NVMe controllers (vmm/nvme.h) */
+	struct {
+		const char *path;
+		bool read_only;
+		char serial[21];        /* Identify Controller SN; "" = vmm-nvme<i> */
+		unsigned int queues;    /* I/O queue pairs; 0 = one per vCPU */
+	} nvme[VMM_MAX_NVME];
+	unsigned int nnvme;
 	/* --untrusted: every endpoint below its own external-facing PCIe root
 	 * port, so that the guest treats it as untrusted (sub-page bouncing,
 	 * strict invalidation). */

@@ -2,19 +2,22 @@
 /*
  * The machine's PCI devices: the virtio-iommu in slot 1, the endpoints
  * behind it (virtio-rng in slot 2, virtio-blk disks from slot 3, dmatest
- * devices from slot 8, virtio-net from slot 12; untrusted ones below root ports in those slots, see
+ * devices from slot 8, virtio-net from slot 12, NVMe controllers from slot 16; untrusted ones below root ports in those slots, see
  * devices_plan()).  The exit report is vmm/report.c's.
  */
 #include "vmm/devices.h"
 #include "vmm/dmatest.h"
 #include "vmm/log.h"
 #include "vmm/net_tap.h"
+#include "vmm/nvme.h"
 #include "vmm/sanitizer.h"
+#include "viommu/report.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* What the virtio-iommu library needs from the machine. */
 static bool iommu_is_ram(void *opaque, uint64_t gpa, uint64_t len)
@@ -140,6 +143,65 @@ static int add_dmatest(struct machine *m, const struct vmm_config *cfg, unsigned
 		return ret;
 	}
 	m->ndmatest = i + 1;
+	return 0;
+}
+
+/* A malformed NVMe data pointer: a DMA-API violation naming the rule. */
+static void nvme_descriptor_violation(void *opaque, uint32_t endpoint, uint64_t addr, uint64_t len,
+				      bool device_write, const char *rule)
+{
+	struct machine *m = opaque;
+
+	if (m->viommu)
+		viommu_report_descriptor(m->viommu, endpoint, addr, len,
+					 device_write ? VIOMMU_WRITE : VIOMMU_READ, rule);
+}
+
+/* NVMe controller i of cfg at loc (its root port, if any, exists already). */
+static int add_nvme(struct machine *m, const struct vmm_config *cfg, unsigned int i,
+		    const struct devices_loc *loc)
+{
+	struct nvme_params p = {
+		.index = i,
+		.read_only = cfg->nvme[i].read_only,
+		/* One I/O queue pair per vCPU unless queues= says. */
+		.queues = cfg->nvme[i].queues ? cfg->nvme[i].queues
+			: cfg->cpus < NVME_MAX_IO_QUEUES ? (cfg->cpus ? cfg->cpus : 1) : NVME_MAX_IO_QUEUES,
+		.dma = {
+			.mem = &m->mem,
+			.iommu = m->viommu,
+			.endpoint = pci_bdf_at(loc->bus, loc->slot, 0),
+		},
+		.signal_msi = kvm_signal_msi,
+		.msi_opaque = m,
+		.descriptor_violation = nvme_descriptor_violation,
+		.violation_opaque = m,
+	};
+	char name[16];
+	int ret;
+
+	_Static_assert(VMM_MAX_NVME_QUEUES == NVME_MAX_IO_QUEUES, "--nvme queues= and the device agree");
+	snprintf(name, sizeof(name), "nvme%u", i);
+	if (cfg->nvme[i].serial[0])
+		snprintf(p.serial, sizeof(p.serial), "%s", cfg->nvme[i].serial);
+	else
+		snprintf(p.serial, sizeof(p.serial), "vmm-nvme%u", i);
+	ret = nvme_open_disk(cfg->nvme[i].path, p.read_only, &p.fd, &p.size);
+	if (ret)
+		return ret;
+	ret = attach_endpoint(m, &p.dma, name);
+	if (ret) {
+		close(p.fd);
+		return ret;
+	}
+	m->nvme[i] = nvme_create(&m->pci, loc->bus, loc->slot, &p);
+	if (!m->nvme[i]) {
+		ret = -errno;
+		close(p.fd);
+		pr_err("cannot create %s at %s: %s", name, pci_bdf_str(p.dma.endpoint).s, strerror(-ret));
+		return ret;
+	}
+	m->nnvme = i + 1;
 	return 0;
 }
 
@@ -281,6 +343,16 @@ int devices_create(struct machine *m, const struct vmm_config *cfg, struct acpi_
 		if (ret)
 			return ret;
 	}
+	for (unsigned int i = 0; i < cfg->nnvme; i++) {
+		const struct devices_loc *loc = &plan.nvme[i];
+
+		ret = add_root_port(m, &plan, loc);
+		if (ret)
+			return ret;
+		ret = add_nvme(m, cfg, i, loc);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
@@ -328,11 +400,21 @@ int devices_start(struct machine *m)
 			return ret;
 		}
 	}
+	for (unsigned int i = 0; i < m->nnvme; i++) {
+		int ret = nvme_start(m->nvme[i]);
+
+		if (ret) {
+			pr_err("%s: cannot start its I/O thread: %s", nvme_name(m->nvme[i]), strerror(-ret));
+			return ret;
+		}
+	}
 	return 0;
 }
 
 void devices_stop(struct machine *m)
 {
+	for (unsigned int i = 0; i < m->nnvme; i++)
+		nvme_stop(m->nvme[i]);
 	for (unsigned int i = 0; i < m->ndmatest; i++)
 		dmatest_stop(m->dmatest[i]);
 	for (unsigned int i = 0; i < virtio_count(m); i++) {
@@ -376,6 +458,9 @@ void devices_destroy(struct machine *m)
 	for (unsigned int i = 0; i < m->ndmatest; i++)
 		dmatest_destroy(m->dmatest[i]);
 	m->ndmatest = 0;
+	for (unsigned int i = 0; i < m->nnvme; i++)
+		nvme_destroy(m->nvme[i]);
+	m->nnvme = 0;
 	sanitizer_destroy(m);
 	if (m->viommu)
 		viommu_destroy(m->viommu);

@@ -15,7 +15,8 @@ _Static_assert(DEVICES_MAX_PORTS <= PCI_MAX_ROOT_PORTS && DEVICES_MAX_PORTS <= A
 	       "a secondary bus (and an SSDT entry) for every endpoint");
 _Static_assert(DEVICES_SLOT_DISK0 + VMM_MAX_DISKS <= DEVICES_SLOT_DMATEST0 &&
 	       DEVICES_SLOT_DMATEST0 + VMM_MAX_DMATEST <= DEVICES_SLOT_NET0 &&
-	       DEVICES_SLOT_NET0 + VMM_MAX_NETS <= PCI_MAX_SLOTS, "bus 0 slots");
+	       DEVICES_SLOT_NET0 + VMM_MAX_NETS <= DEVICES_SLOT_NVME0 &&
+	       DEVICES_SLOT_NVME0 + VMM_MAX_NVME <= PCI_MAX_SLOTS, "bus 0 slots");
 
 static void place(struct devices_plan *plan, struct devices_loc *loc, unsigned int slot,
 		  bool untrusted)
@@ -53,6 +54,8 @@ void devices_plan(const struct vmm_config *cfg, struct devices_plan *plan)
 		      cfg->untrusted || cfg->dmatest[i].untrusted);
 	for (unsigned int i = 0; i < cfg->nnets && i < VMM_MAX_NETS; i++)
 		place(plan, &plan->net[i], DEVICES_SLOT_NET0 + i, cfg->untrusted);
+	for (unsigned int i = 0; i < cfg->nnvme && i < VMM_MAX_NVME; i++)
+		place(plan, &plan->nvme[i], DEVICES_SLOT_NVME0 + i, cfg->untrusted);
 }
 
 static void add_range(struct acpi_config *acfg, uint16_t start, uint16_t end)

@@ -11,7 +11,7 @@
 /*
  * Where the PCI devices go (vmm/devices_plan.c, KVM-free).  Every device has
  * a fixed slot on bus 0: the virtio-iommu 1, virtio-rng 2, disk i 3 + i,
- * dmatest i 8 + i, virtio-net i 12 + i.  An untrusted endpoint (--untrusted: every endpoint
+ * dmatest i 8 + i, virtio-net i 12 + i, NVMe i 16 + i.  An untrusted endpoint (--untrusted: every endpoint
  * behind the IOMMU; --dmatest untrusted: that one) leaves its slot to an
  * external-facing PCIe root port and sits at 00.0 of that port's secondary
  * bus; the buses are numbered 1, 2, ... in slot order, as Linux would
@@ -23,7 +23,8 @@
 #define DEVICES_SLOT_DISK0    3
 #define DEVICES_SLOT_DMATEST0 8
 #define DEVICES_SLOT_NET0     12
-#define DEVICES_MAX_PORTS     (1 + VMM_MAX_DISKS + VMM_MAX_DMATEST + VMM_MAX_NETS)
+#define DEVICES_SLOT_NVME0    16
+#define DEVICES_MAX_PORTS     (1 + VMM_MAX_DISKS + VMM_MAX_DMATEST + VMM_MAX_NETS + VMM_MAX_NVME)
 
 struct devices_loc {
 	bool present;
@@ -43,6 +44,7 @@ struct devices_plan {
 	struct devices_loc blk[VMM_MAX_DISKS];
 	struct devices_loc dmatest[VMM_MAX_DMATEST];
 	struct devices_loc net[VMM_MAX_NETS];
+	struct devices_loc nvme[VMM_MAX_NVME];
 	struct devices_port port[DEVICES_MAX_PORTS];
 	unsigned int nports;
 };

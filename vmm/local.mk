@@ -17,6 +17,7 @@ vmm_libvmmcore_a_SOURCES = \
 	vmm/serial.c vmm/serial.h \
 	vmm/dma.c vmm/dma.h \
 	vmm/dmatest.c vmm/dmatest.h guest/dmatest/dmatest_hw.h \
+	vmm/nvme.c vmm/nvme.h vmm/nvme_spec.h \
 	vmm/pci_config.c vmm/pci_config.h \
 	vmm/pci_root_port.c vmm/pci_root_port.h \
 	vmm/pci.c vmm/pci.h \

@@ -21,6 +21,7 @@
 
 struct machine;
 struct dmatest;
+struct nvme;
 struct swiotlb_pool;
 
 struct vcpu {
@@ -71,6 +72,8 @@ struct machine {
 	struct virtio_net *net[VMM_MAX_NETS];
 	struct net_backend net_backend[VMM_MAX_NETS];   /* their TAPs */
 	unsigned int nnet;
+	struct nvme *nvme[VMM_MAX_NVME];
+	unsigned int nnvme;
 
 	/* The DMA sanitizer's policy (vmm/sanitizer.c): bounce pool,
 	 * violation handling. */

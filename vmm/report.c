@@ -3,6 +3,7 @@
 
 #include "vmm/report.h"
 #include "vmm/dmatest.h"
+#include "vmm/nvme.h"
 #include "vmm/log.h"
 #include "viommu/report.h"
 
@@ -131,6 +132,33 @@ static void report_net(struct virtio_net *net, FILE *json)
 	}
 }
 
+/* One NVMe controller: its commands, data and errors. */
+static void report_nvme(struct nvme *n, FILE *json)
+{
+	struct pci_bdf_str bdf = pci_bdf_str(nvme_endpoint(n));
+	struct nvme_stats s;
+
+	nvme_stats(n, &s);
+	pr_info("nvme: %s %s: %" PRIu64 " admin and %" PRIu64 " I/O commands (%" PRIu64 " errors), "
+		"%" PRIu64 " B read, %" PRIu64 " B written, %" PRIu64 " descriptor errors, "
+		"%" PRIu64 " fatal, up to %u I/O queues",
+		bdf.s, nvme_name(n), s.admin_commands, s.io_commands, s.errors, s.bytes_read,
+		s.bytes_written, s.descriptor_errors, s.fatal, s.io_queues_max);
+	if (json)
+		fprintf(json, "{\"type\":\"nvme\",\"bdf\":\"%s\",\"name\":\"%s\","
+			"\"admin_commands\":%" PRIu64 ",\"io_commands\":%" PRIu64 ",\"errors\":%" PRIu64
+			",\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 ",\"flushes\":%" PRIu64
+			",\"write_zeroes\":%" PRIu64 ",\"discards\":%" PRIu64
+			",\"bytes_read\":%" PRIu64 ",\"bytes_written\":%" PRIu64
+			",\"prp_lists\":%" PRIu64 ",\"sgls\":%" PRIu64 ",\"descriptor_errors\":%" PRIu64 ",\"invalid_doorbells\":%" PRIu64
+			",\"fatal\":%" PRIu64 ",\"io_queues_max\":%u,\"interrupts\":%" PRIu64
+			",\"resets\":%" PRIu64 ",\"shutdowns\":%" PRIu64 "}\n",
+			bdf.s, nvme_name(n), s.admin_commands, s.io_commands, s.errors, s.reads, s.writes,
+			s.flushes, s.write_zeroes, s.discards, s.bytes_read, s.bytes_written,
+			s.prp_lists, s.sgls, s.descriptor_errors, s.invalid_doorbells, s.fatal, s.io_queues_max, s.interrupts,
+			s.resets, s.shutdowns);
+}
+
 int report_write(struct machine *m, const struct vmm_config *cfg, FILE *json)
 {
 	struct report_ctx ctx = { .json = json };
@@ -169,6 +197,8 @@ int report_write(struct machine *m, const struct vmm_config *cfg, FILE *json)
 	for (unsigned int i = 0; i < m->nnet; i++)
 		if (m->net[i] && m->net[i]->vd.ops)
 			report_net(m->net[i], json);
+	for (unsigned int i = 0; i < m->nnvme; i++)
+		report_nvme(m->nvme[i], json);
 	if (m->bounce) {
 		swiotlb_for_each_account(m->bounce, report_account, &ctx);
 		swiotlb_pool_stats(m->bounce, &pool);

@@ -140,6 +140,19 @@ EXTRA_DIST += tests/fuzz/virtio-blk.c tests/fuzz/virtio-blk-format.h
 fuzz-virtio-blk: tests/fuzz/virtio-blk-fuzz
 	$(FUZZ_RUN) virtio-blk
 
+# The NVMe controller: registers, queues, commands, PRP/SGL decoding, on
+# an in-memory disk.
+FUZZ_TARGETS += nvme
+FUZZ_SMOKE_TESTS += tests/fuzz/nvme.sh
+tests/fuzz/nvme-fuzz: tests/fuzz/nvme.c tests/fuzz/nvme-format.h $(FUZZ_HDRS) tests/fuzz/libfuzz.a
+	$(FUZZ_LINK)
+EXTRA_PROGRAMS += tests/fuzz/nvme-seeds
+tests_fuzz_nvme_seeds_SOURCES = tests/fuzz/nvme-seeds.c tests/fuzz/nvme-format.h vmm/nvme_spec.h \
+	$(FUZZ_SEEDS_COMMON)
+EXTRA_DIST += tests/fuzz/nvme.c tests/fuzz/nvme-format.h
+fuzz-nvme: tests/fuzz/nvme-fuzz
+	$(FUZZ_RUN) nvme
+
 # All of them.
 FUZZ_SEED_GENERATORS = $(FUZZ_TARGETS:%=tests/fuzz/%-seeds$(EXEEXT))
 CLEANFILES += $(FUZZ_TARGETS:%=tests/fuzz/%-fuzz)

@@ -93,6 +93,14 @@ void seed_attach(struct seed *s, uint8_t what)
 	seed_u8(s, what);
 }
 
+void seed_poke(struct seed *s, uint64_t addr, const void *p, uint8_t len)
+{
+	seed_u8(s, FUZZ_OP_POKE);
+	seed_u64(s, addr);
+	seed_u8(s, len);
+	seed_put(s, p, len);
+}
+
 void seed_desc(struct seed *s, uint64_t table, uint16_t idx, uint64_t addr, uint32_t len,
 	       uint16_t flags, uint16_t next)
 {

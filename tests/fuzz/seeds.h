@@ -36,6 +36,8 @@ void seed_map(struct seed *s, uint16_t iova_page, uint8_t phys_page, uint8_t pag
 	      uint8_t domain);
 void seed_unmap(struct seed *s, uint16_t iova_page, uint8_t pages, uint8_t domain);
 void seed_attach(struct seed *s, uint8_t what);
+/* FUZZ_OP_POKE: the driver writes len bytes at addr. */
+void seed_poke(struct seed *s, uint64_t addr, const void *p, uint8_t len);
 
 void seed_desc(struct seed *s, uint64_t table, uint16_t idx, uint64_t addr, uint32_t len,
 	       uint16_t flags, uint16_t next);

@@ -41,14 +41,6 @@ static void run(struct seed *s, uint8_t q)
 	seed_u8(s, q);
 }
 
-static void poke(struct seed *s, uint64_t addr, const void *p, uint8_t len)
-{
-	seed_u8(s, VNF_POKE);
-	seed_u64(s, addr);
-	seed_u8(s, len);
-	seed_put(s, p, len);
-}
-
 static void frame(struct seed *s, uint8_t pair, uint8_t flags, uint8_t gso, uint16_t gso_size,
 		  uint16_t start, uint16_t off, uint16_t len)
 {
@@ -79,7 +71,7 @@ static void tx_header(struct seed *s, uint64_t addr, uint8_t flags, uint8_t gso,
 			 .csum_offset = off },
 	};
 
-	poke(s, addr, &h, sizeof(h));
+	seed_poke(s, addr, &h, sizeof(h));
 }
 
 static void tx(const char *dir, uint8_t cfg, const char *name)
@@ -165,9 +157,9 @@ static void ctrl(const char *dir)
 	struct seed s;
 
 	layout(&s, VNF_CFG_TWO_PAIRS);
-	poke(&s, DATA, mq, sizeof(mq));
-	poke(&s, DATA + 0x10, mac, sizeof(mac));
-	poke(&s, DATA + 0x20, rxmode, sizeof(rxmode));
+	seed_poke(&s, DATA, mq, sizeof(mq));
+	seed_poke(&s, DATA + 0x10, mac, sizeof(mac));
+	seed_poke(&s, DATA + 0x20, rxmode, sizeof(rxmode));
 	select_q(&s, 4);
 	for (uint16_t i = 0; i < 3; i++) {
 		static const uint32_t len[3] = { sizeof(mq), sizeof(mac), sizeof(rxmode) };

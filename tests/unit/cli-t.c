@@ -124,7 +124,7 @@ int main(void)
 	uint64_t sz;
 	size_t nbad = sizeof(bad) / sizeof(bad[0]);
 
-	plan(51 + 2 * nbad);
+	plan(71 + 2 * nbad);
 
 	/* Defaults. */
 	is_int(0, parse(&cfg, err, sizeof(err), "run", NULL), "run with no options parses");
@@ -213,6 +213,53 @@ int main(void)
 	ok(!strcmp(cfg.net[1].tap, "t1") && cfg.net[1].has_mac && cfg.net[1].mac[0] == 0x52 &&
 	   cfg.net[1].mac[3] == 0xab && cfg.net[1].mac[5] == 0xef && cfg.net[1].queues == 4 &&
 	   cfg.net[1].mtu == 9000, "--net keys in any order, MAC in either case");
+
+	/* --nvme PATH[,ro][,serial=S][,queues=N] (split in place, as --disk:
+	 * writable copies) */
+	{
+		char a[] = "a.img", b[] = "/dev/nvme9n1,ro,serial=SN-1,queues=16";
+		char *argv[] = { (char *)"vmm", (char *)"run", (char *)"--nvme", a, (char *)"--nvme", b, NULL };
+
+		is_int(0, cli_parse(6, argv, &cfg, HOST_MEM, err, sizeof(err)), "--nvme forms parse");
+		is_int(2, cfg.nnvme, "two NVMe controllers");
+		ok(!strcmp(cfg.nvme[0].path, "a.img") && !cfg.nvme[0].read_only && !cfg.nvme[0].serial[0] &&
+		   cfg.nvme[0].queues == 0, "--nvme PATH: read-write, default serial, a queue per vCPU");
+		ok(!strcmp(cfg.nvme[1].path, "/dev/nvme9n1") && cfg.nvme[1].read_only &&
+		   !strcmp(cfg.nvme[1].serial, "SN-1") && cfg.nvme[1].queues == 16,
+		   "--nvme PATH,ro,serial=S,queues=N");
+	}
+	{
+		static const struct { const char *arg, *want; } nvme_bad[] = {
+			{ ",ro", "empty file name" },
+			{ "a,queues=0", "from 1 to 16" },
+			{ "a,queues=17", "from 1 to 16" },
+			{ "a,serial=", "1 to 20 printable" },
+			{ "a,serial=123456789012345678901", "1 to 20 printable" },
+			{ "a,serial=has space", "1 to 20 printable" },
+			{ "a,cache=none", "unknown option 'cache=none'" },
+		};
+
+		for (size_t i = 0; i < sizeof(nvme_bad) / sizeof(nvme_bad[0]); i++) {
+			char arg[64];
+			char *argv[] = { (char *)"vmm", (char *)"run", (char *)"--nvme", arg, NULL };
+
+			snprintf(arg, sizeof(arg), "%s", nvme_bad[i].arg);
+			err[0] = '\0';
+			is_int(-1, cli_parse(4, argv, &cfg, HOST_MEM, err, sizeof(err)), "--nvme %s: refused",
+			       nvme_bad[i].arg);
+			ok(strstr(err, nvme_bad[i].want) != NULL, "--nvme %s: says '%s' (%s)", nvme_bad[i].arg,
+			   nvme_bad[i].want,
+			   err);
+		}
+	}
+	{
+		char a[] = "a", b[] = "b", c[] = "c";
+		char *argv[] = { (char *)"vmm", (char *)"run", (char *)"--nvme", a, (char *)"--nvme", b,
+				 (char *)"--nvme", c, NULL };
+
+		is_int(-1, cli_parse(8, argv, &cfg, HOST_MEM, err, sizeof(err)), "a third --nvme: refused");
+		ok(strstr(err, "at most 2") != NULL, "--nvme: says at most 2 (%s)", err);
+	}
 
 	/* parse_size units. */
 	ok(!parse_size("1048576K", &sz) && sz == (1ull << 30), "parse_size K");

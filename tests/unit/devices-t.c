@@ -119,6 +119,16 @@ static void topology(void)
 	ok(at(&p.rng, 1, 0) && at(&p.net[0], 2, 0) && p.nports == 2 && p.port[1].slot == 12,
 	   "--untrusted --net: the network device at 02:00.0 below the port 00:0c");
 
+	/* NVMe controllers from slot 16, inside the bus-0 VIOT range;
+	 * behind their own ports when untrusted. */
+	devices_plan(parse("run --nvme a --nvme b,serial=x"), &p);
+	ok(at(&p.nvme[0], 0, 16) && at(&p.nvme[1], 0, 17) && p.nports == 0, "--nvme: at 00:10 and 00:11");
+	devices_describe(parse("run --nvme a"), &a);
+	ok(a.nendpoint_ranges == 1 && range(&a, 0, 0x10, 0xff), "--nvme: the VIOT's bus-0 range holds it");
+	devices_plan(parse("run --untrusted --nvme a"), &p);
+	ok(at(&p.nvme[0], 2, 0) && p.nports == 2 && p.port[1].slot == 16,
+	   "--untrusted --nvme: the controller at 02:00.0 below the port 00:10");
+
 	devices_plan(parse("run --untrusted --no-rng --disk d0"), &p);
 	ok(!p.rng.present && at(&p.blk[0], 1, 0) && p.nports == 1 && p.port[0].slot == 3,
 	   "--no-rng --untrusted: the disk's port keeps slot 3, bus 1");
@@ -152,7 +162,7 @@ int main(void)
 	struct pm pm;
 	uint32_t v;
 
-	plan(22 + 24);
+	plan(22 + 27);
 	log_max_level = LOG_ERR;
 
 	is_int(0, pio_register(&bus, 0x100, 8, &dummy_ops, NULL, "a"), "register 0x100-0x107");

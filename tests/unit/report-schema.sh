@@ -29,10 +29,13 @@ vm='{"type":"vm","report_schema":1,"vmm_version":"0.1.0","name":"vmm-default","u
 	echo '{"type":"net_queue","bdf":"00:0c.0","queue_pair":0,"rx_packets":3,"rx_bytes":180,"rx_drops":0,"tx_packets":2,"tx_bytes":120,"tx_drops":0}'
 	echo '{"type":"bounce","device":"00:02.0 virtio-blk","bytes_in":4096,"bytes_out":0,"segments":1,"slots_in_use":0,"slots_hiwater":2,"exhausted":0}'
 	echo '{"type":"bounce_pool","slots":32768,"slot_size":2048,"slots_hiwater":2,"exhausted":0,"bytes_in":4096,"bytes_out":0}'
+	echo '{"type":"nvme","bdf":"00:10.0","name":"nvme0","admin_commands":20,"io_commands":300,"errors":1,"reads":150,"writes":150,"flushes":2,"write_zeroes":1,"discards":1,"bytes_read":1048576,"bytes_written":1048576,"prp_lists":100,"sgls":100,"descriptor_errors":1,"invalid_doorbells":0,"fatal":0,"io_queues_max":2,"interrupts":320,"resets":1,"shutdowns":1}'
 	grep '^{"type":"violation"' "$top_srcdir/docs/viommu.md" | head -n1
-	echo '{"type":"summary","violations":1,"recorded":1}'
+	# an NVMe descriptor violation (vmm/nvme.c, viommu_report_descriptor)
+	echo '{"type":"violation","seq":2,"time_ns":5,"bdf":"00:10.0","endpoint":128,"name":"nvme0","origin":"device","domain":1,"shared_domain":false,"identity":false,"iova":"0x10031004","len":8,"fault_iova":"0x10031004","access":"read","reason":"descriptor","detail":"00:10.0 nvme0: device read 8 B at IOVA 0x10031004: descriptor (PRP list pointer not qword aligned)","rule":"PRP list pointer not qword aligned"}'
+	echo '{"type":"summary","violations":2,"recorded":2}'
 } >"$tmp/good.json"
-is 9 "$(grep -c . "$tmp/good.json")" "a report with one line of each type (docs/viommu.md's violation example)"
+is 11 "$(grep -c . "$tmp/good.json")" "a report with one line of each type (docs/viommu.md's violation example, an NVMe descriptor violation)"
 "$validate" "$schema" "$tmp/good.json" >"$tmp/out" 2>&1
 is 0 "$?" "it validates against the schema (2020-12; the schema itself checked)"
 diag_file "$tmp/out"

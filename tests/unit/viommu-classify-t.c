@@ -135,12 +135,13 @@ static void test_names(void)
 		[VIOMMU_V_NO_DOMAIN] = "no-domain", [VIOMMU_V_UNKNOWN_ENDPOINT] = "unknown-endpoint",
 		[VIOMMU_V_AFTER_UNMAP] = "after-unmap", [VIOMMU_V_BYPASS] = "bypass",
 		[VIOMMU_V_ADDRESS_WIDTH] = "address-width", [VIOMMU_V_LEAK] = "leak",
+		[VIOMMU_V_DESCRIPTOR] = "descriptor",
 	};
 	bool all = true;
 
 	for (unsigned int i = VIOMMU_V_NO_DOMAIN; i <= VIOMMU_V_LAST; i++)
 		all &= want[i] && !strcmp(want[i], viommu_violation_name((enum viommu_violation)i));
-	ok(all && VIOMMU_V_LAST == VIOMMU_V_LEAK, "the ten class names");
+	ok(all && VIOMMU_V_LAST == VIOMMU_V_DESCRIPTOR, "the eleven class names");
 }
 
 /* UNMAPPED, PERMISSION, PAST_END with the mappings around them. */
