@@ -31,19 +31,11 @@ static void layout(struct seed *s, uint8_t cfg)
 	seed_map(s, 1, 1, 3, RW, 1);
 }
 
-static void poke(struct seed *s, uint64_t addr, const void *p, uint8_t len)
-{
-	seed_u8(s, VBF_POKE);
-	seed_u64(s, addr);
-	seed_u8(s, len);
-	seed_put(s, p, len);
-}
-
 static void header(struct seed *s, uint64_t addr, uint32_t type, uint64_t sector)
 {
 	struct virtio_blk_outhdr h = { .type = type, .sector = sector };
 
-	poke(s, addr, &h, sizeof(h));
+	seed_poke(s, addr, &h, sizeof(h));
 }
 
 /* header -> data (len bytes, device-writable if `in`) -> status, at
@@ -108,7 +100,7 @@ static void dwz_range(struct seed *s, uint64_t addr, uint64_t sector, uint32_t c
 		.sector = sector, .num_sectors = count, .flags = flags,
 	};
 
-	poke(s, addr, &r, sizeof(r));
+	seed_poke(s, addr, &r, sizeof(r));
 }
 
 static void discard_write_zeroes(const char *dir)
