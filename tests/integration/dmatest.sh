@@ -86,11 +86,10 @@ rmdir "$dir"
 SCRIPT
 
 start=$(date +%s)
-# (run_vmm_script tries once more only when the test host itself failed,
-# or -- --retry-crash -- a guest crashed in it: tests/integration/run-vmm.sh.)
+# (run_vmm_script tries once more only when the test host itself failed.)
 # Timeouts (docs/guest-and-testhost.md): the four runs take ~350 s in the
 # test host under load, up to ~110 s each.
-run_vmm_script --retry-crash --timeout 1200 "$tmp/run.sh" >"$tmp/all.log" 2>&1
+run_vmm_script --timeout 1200 "$tmp/run.sh" >"$tmp/all.log" 2>&1
 rc=$?
 diag "run ($VMM_MODE) took $(($(date +%s) - start)) s, status $rc"
 is 0 "$rc" "the run script completed" || {

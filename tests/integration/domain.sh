@@ -39,7 +39,7 @@ SCRIPT
 start=$(date +%s)
 # Timeouts (docs/guest-and-testhost.md): the boot with a 4 MiB round trip
 # takes ~60 s in the test host under load.
-run_vmm_script --retry-crash --timeout 600 --put "$img" --put "$tmp/default.xml" "$tmp/run.sh" \
+run_vmm_script --timeout 600 --put "$img" --put "$tmp/default.xml" "$tmp/run.sh" \
 	"$tmp/default.xml" "$img" "$sha" 300 >"$tmp/all.log" 2>&1
 rc=$?
 tr -d '\r' <"$tmp/all.log" >"$tmp/log"

@@ -69,7 +69,7 @@ SCRIPT
 start=$(date +%s)
 # Timeouts (docs/guest-and-testhost.md): the QEMU run takes ~80 s in the
 # test host under load (~100 s with L1's boot); QEMU is stopped after 400 s.
-run_vmm_script --qemu --retry-crash --timeout 600 --put "$img" "$tmp/run.sh" "$img" "$sha" 400 >"$tmp/log" 2>&1
+run_vmm_script --qemu --timeout 600 --put "$img" "$tmp/run.sh" "$img" "$sha" 400 >"$tmp/log" 2>&1
 rc=$?
 diag "QEMU peer run ($VMM_MODE) took $(($(date +%s) - start)) s, status $rc; console:"
 diag_file "$tmp/log"

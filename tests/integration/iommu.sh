@@ -50,7 +50,7 @@ SCRIPT
 start=$(date +%s)
 # Timeouts (docs/guest-and-testhost.md): one vmm run takes ~100 s in the
 # test host under load, the whole L1 session ~250 s.
-run_vmm_script --retry-crash --timeout 900 --put "$img" "$tmp/run.sh" "$img" "$sha" 360 >"$tmp/all.log" 2>&1
+run_vmm_script --timeout 900 --put "$img" "$tmp/run.sh" "$img" "$sha" 360 >"$tmp/all.log" 2>&1
 rc=$?
 diag "run ($VMM_MODE) took $(($(date +%s) - start)) s, status $rc"
 is 0 "$rc" "the run script completed"

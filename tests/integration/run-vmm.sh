@@ -43,13 +43,10 @@
 # tried ONCE more only when tests/testhost proved that the test host itself
 # failed: L1 did not start, reset, oopsed or hung (no heartbeat), L1's init
 # failed, (--qemu) the peer QEMU hung, or vmm's stop diagnostics found a
-# vCPU's CR3 outside guest RAM -- and, for a script run with --retry-crash
-# (none of its guests should crash), when a guest crashed or timed out
-# (below).  That retry is announced as
+# vCPU's CR3 outside guest RAM.  That retry is announced as
 #     # RETRY: <test>: <the proof>
-# Otherwise a guest crash under vmm (3, 4, 5, 7) and a runner that
-# outlived the timeout while L1 was alive (124) are never retried: they
-# are failures.  Where vmm runs directly (real KVM), nothing is retried.
+# A guest crash under vmm (3, 4, 5, 7) and a runner that outlived the
+# timeout while L1 was alive (124) are never retried: they are failures.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
@@ -157,7 +154,6 @@ run_vmm() {
 	[ -n "$VMM_MODE" ] || vmm_setup || return 125
 	_rv_timeout=600
 	_rv_th_opts=
-	_rv_retry_crash=0
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--put | --get)
@@ -185,7 +181,6 @@ run_vmm_script() {
 	_rv_timeout=600
 	_rv_th_opts=
 	_rv_qemu=0
-	_rv_retry_crash=0
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--put | --get)
@@ -198,10 +193,6 @@ run_vmm_script() {
 			;;
 		--qemu)
 			_rv_qemu=1
-			shift
-			;;
-		--retry-crash)
-			_rv_retry_crash=1
 			shift
 			;;
 		--) shift; break ;;
@@ -299,25 +290,6 @@ _rv_in_testhost() {
 			tr -d '\r' <"$_rv_tmp/out" | grep -q 'CR3 0x[0-9a-f]*: its top page table is not guest RAM'; then
 			_rv_verdict=test-host-failure
 			_rv_reason="a vCPU's CR3 was outside guest RAM (vmm's stop diagnostics): the emulated test host corrupted its state"
-		fi
-		# --retry-crash: a script none of whose guests should crash.  A
-		# guest that did -- vmm's guest triple-faulted, hit a KVM internal
-		# error or its timeout, or (--qemu) the peer's guest never finished
-		# a suite -- is, in this emulated test host, the emulation's until
-		# shown otherwise (docs/guest-and-testhost.md, "The network
-		# tests"): once more, logged; a second crash is the test's failure.
-		if [ "$_rv_verdict" != test-host-failure ] && [ "$_rv_retry_crash" = 1 ]; then
-			_rv_crash=$(tr -d '\r' <"$_rv_tmp/out" |
-				grep -o 'vmm: \(guest triple fault\|KVM could not run the guest\|timeout\) (exit status [457])' |
-				head -n1)
-			if [ -z "$_rv_crash" ] && [ "$_rv_qemu" = 1 ] &&
-				! tr -d '\r' <"$_rv_tmp/out" | grep -q '^VMM-GUEST-TAP-END '; then
-				_rv_crash="the peer QEMU's guest ended before it finished a suite"
-			fi
-			if [ -n "$_rv_crash" ]; then
-				_rv_verdict=test-host-failure
-				_rv_reason="a guest crashed in the emulated test host ($_rv_crash)"
-			fi
 		fi
 		[ "$_rv_verdict" = test-host-failure ] && [ "$_rv_attempt" = 1 ] || break
 		_rv_diag "RETRY: $_rv_name: the test host failed: $_rv_reason"

@@ -14,7 +14,7 @@
 
 command -v cpio >/dev/null 2>&1 || skip_all "cpio not installed"
 bb=$(command -v busybox) || skip_all "busybox not installed"
-plan 44
+plan 41
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/testhost-t.XXXXXX") || bail "mktemp failed"
 at_exit 'rm -rf "$tmp"'
@@ -30,7 +30,6 @@ mkdir -p "$tmp/guest/modules"
 #   alive     the runner never ends, L1 alive (heartbeats)
 #   nostart   qemu fails before L1's init    peerhang the script reports a hung peer
 #   badcr3    vmm timed out (7) and its stop diagnostics found a CR3 outside guest RAM
-#   crash     the runner's vmm run ended in a guest triple fault (the script exits 0)
 cat >"$tmp/qemu" <<'EOF'
 #!/bin/sh
 if [ "$1" = --version ]; then
@@ -74,9 +73,6 @@ peerhang)
 badcr3)
 	echo "vmm: vCPU 0 at the timeout: system tables: 1 anomaly, the first: CR3 0x1070b6000: its top page table is not guest RAM"
 	echo "TESTHOST-EXIT=7 $M" ;;
-crash)
-	echo "vmm: guest triple fault (exit status 4)"
-	echo "TESTHOST-EXIT=0 $M" ;;
 esac
 exit 0
 EOF
@@ -156,7 +152,7 @@ rv() {
 		. "$top_srcdir/tests/integration/run-vmm.sh"
 		VMM_TESTHOST_SCRIPT="bash $top_srcdir/tests/testhost --no-kvm-hold"
 		VMM_MODE=testhost
-		run_vmm_script ${3:-} --timeout "$2" "$tmp/script.sh" >"$tmp/rv.out" 2>&1
+		run_vmm_script --timeout "$2" "$tmp/script.sh" >"$tmp/rv.out" 2>&1
 	) >"$tmp/rv.tap"
 	st=$?
 	retries=$(grep -c '^# RETRY: ' "$tmp/rv.tap")
@@ -177,15 +173,6 @@ for case in reset oops nostart hang peerhang badcr3; do
 	ok 'grep -q "^# RETRY: .*: the test host failed: ." "$tmp/rv.tap"' \
 		"run_vmm_script: $case: the retry is announced with its proof ($(grep -m1 '^# RETRY: ' "$tmp/rv.tap" | cut -c1-90))"
 done
-rv "crash exit:0" 10
-ok '[ "$st" = 0 ] && [ "$retries" = 0 ] && [ "$attempts" = 1 ]' \
-	"run_vmm_script: a guest crash inside the script is the test's to judge ($attempts attempt(s))"
-rv "crash exit:0" 10 --retry-crash
-ok '[ "$st" = 0 ] && [ "$retries" = 1 ] && [ "$attempts" = 2 ] && grep -q "^# RETRY: .*a guest crashed in the emulated test host (vmm: guest triple fault (exit status 4))" "$tmp/rv.tap"' \
-	"run_vmm_script --retry-crash: once more, with the crash named ($attempts attempts)"
-rv "crash crash" 10 --retry-crash
-ok '[ "$st" = 0 ] && [ "$retries" = 1 ] && [ "$attempts" = 2 ]' \
-	"run_vmm_script --retry-crash: a second crash is the test's failure, no third attempt ($attempts attempts)"
 rv "reset oops" 30
 ok '[ "$st" = 125 ] && [ "$retries" = 1 ] && [ "$attempts" = 2 ]' \
 	"run_vmm_script: a second test host failure is returned (125), no third attempt ($attempts attempts)"
