@@ -27,6 +27,23 @@
 #                          whole run.  Killed after LIMIT s.  The whole
 #                          is framed by "BENCH-BEGIN LABEL" and
 #                          "BENCH-END LABEL", with "BENCH-RC STATUS".
+#   bench_cmdline DEV MODE SECS
+#                          the guest command line of suite "bench" on
+#                          /dev/DEV, SECS s per phase, MODE strict (adds
+#                          iommu.strict=1), lazy or noiommu
+#   bench_rounds RUNS LIMIT ENDPOINT CONFIG...
+#                          RUNS rounds of bench_vm for each CONFIG in turn
+#                          (so that the test host's drift hits them
+#                          alike): CONFIG "VMM-MODE[.CPUS]" runs the
+#                          caller's function "VMM_vm MODE CPUS" (CPUS
+#                          default 2), labelled "CONFIG ROUND"
+#   bench_l1 RUNS SECS MIB DIR DEV ENDPOINT CONFIG...
+#                          all of a benchmark's VMs: a MIB MiB image in DIR
+#                          (removed after), then bench_rounds with the
+#                          VMs vmm_vm and qemu_vm below, which take their
+#                          disk's options from the caller's functions
+#                          "vmm_disk IMAGE" and "qemu_disk IMAGE MODE"
+#                          (words, split)
 # On the host:
 #   bench_summary LOG CONFIGS RAW SUMMARY
 #                          the table (stdout) of the medians, min and max
@@ -34,7 +51,10 @@
 #                          CONFIGS (labels "CONFIG ROUND"), the single
 #                          values as tab-separated "config round metric
 #                          value" lines into RAW and "config metric median
-#                          min max n" into SUMMARY.
+#                          min max n" into SUMMARY (both appended to);
+#                          then the goals of issue 10 as ratios of the
+#                          medians (vmm-strict / qemu-strict, vmm-lazy /
+#                          vmm-noiommu, each with the same .CPUS suffix).
 # Per phase: MiB/s (sequential) or IOPS (random) as the guest timed them,
 # and from the samples the VMM's CPU time and the VM exits per GiB
 # (sequential) or per I/O (random); per run: IOMMU MAP and UNMAP requests
@@ -44,8 +64,8 @@ bench_prepare() {
 	[ -d /sys/kernel/debug/kvm ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || :
 }
 
-_bench_cpu() { # PID: utime + stime in clock ticks (comm may hold spaces)
-	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+_bench_cpu() { # PID: utime + stime in clock ticks (comm may hold spaces), "-" if gone
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13; n++ } END { if (!n) print "-" }'
 }
 
 _bench_exits() { # PID: KVM exits of that process's VM(s), "-" if unknown
@@ -102,9 +122,61 @@ bench_vm() {
 	rm -rf "$_bv_dir"
 }
 
+bench_cmdline() {
+	_bc_strict=
+	[ "$2" = strict ] && _bc_strict=" iommu.strict=1"
+	echo "console=ttyS0 panic=-1 quiet vmmguest.suites=bench vmmtest.bench_dev=$1 vmmtest.bench_secs=$3$_bc_strict"
+}
+
+bench_rounds() {
+	_br_runs=$1 _br_limit=$2 _br_ep=$3
+	shift 3
+	_br_i=0
+	while [ "$_br_i" -lt "$_br_runs" ]; do
+		_br_i=$((_br_i + 1))
+		for _br_cfg in "$@"; do
+			_br_mode=${_br_cfg#*-}
+			_br_cpus=2
+			case $_br_mode in *.*) _br_cpus=${_br_mode#*.} _br_mode=${_br_mode%.*} ;; esac
+			bench_vm "$_br_cfg $_br_i" "$_br_limit" "$_br_ep" -- "${_br_cfg%%-*}_vm" "$_br_mode" "$_br_cpus"
+		done
+	done
+}
+
+# The VMs of bench_l1 (exec: $! must be the VMM).
+vmm_vm() { # MODE CPUS
+	_vv_noiommu=
+	[ "$1" = noiommu ] && _vv_noiommu=--no-iommu
+	# shellcheck disable=SC2046,SC2086 # the disk's options and noiommu: words
+	exec "$VMM" run --timeout "$_bl_limit" --cpus "$2" --mem 512M $_vv_noiommu $(vmm_disk "$_bl_img") \
+		--report "$BENCH_REPORT" --cmdline "$(bench_cmdline "$_bl_dev" "$1" "$_bl_secs")"
+}
+qemu_vm() { # MODE CPUS
+	_qv_iommu="-device virtio-iommu-pci -trace virtio_iommu_map -trace virtio_iommu_unmap -D $BENCH_TRACE"
+	[ "$1" = noiommu ] && _qv_iommu=
+	# shellcheck disable=SC2046,SC2086 # the disk's options and the IOMMU's: words
+	exec "$QEMU" -accel kvm -M q35 -cpu host -m 512 -smp "$2" -display none -nodefaults -no-reboot \
+		-serial stdio -kernel "$VMM_GUEST_OUT/bzImage" -initrd "$VMM_GUEST_OUT/initramfs.cpio" \
+		$_qv_iommu $(qemu_disk "$_bl_img" "$1") -append "$(bench_cmdline "$_bl_dev" "$1" "$_bl_secs")"
+}
+
+bench_l1() {
+	_bl_runs=$1 _bl_secs=$2 _bl_mib=$3 _bl_dir=$4 _bl_dev=$5 _bl_ep=$6
+	shift 6
+	bench_prepare
+	mkdir -p "$_bl_dir"
+	_bl_img=$_bl_dir/disk.img
+	dd if=/dev/urandom of="$_bl_img" bs=1M count="$_bl_mib" 2>/dev/null
+	# A VM: ~10 s of boot, 4 phases, power-off
+	_bl_limit=$((4 * _bl_secs + 120))
+	bench_rounds "$_bl_runs" "$_bl_limit" "$_bl_ep" "$@"
+	rm -rf "$_bl_dir"
+}
+
 bench_summary() {
 	tr -d '\r' <"$1" | awk -v configs="$2" -v raw="$3" -v summary="$4" -v hz="$(getconf CLK_TCK)" '
-	function put(metric, v) { val[cfg, metric] = val[cfg, metric] " " v; printf "%s\t%s\t%s\t%s\n", cfg, round, metric, v >raw }
+	BEGIN { nc = split(configs, cs, " "); for (c = 1; c <= nc; c++) want[cs[c]] = 1 }
+	function put(metric, v) { if (!(cfg in want)) return; val[cfg, metric] = val[cfg, metric] " " v; printf "%s\t%s\t%s\t%s\n", cfg, round, metric, v >>raw }
 	function sorted(list, a,    n, i, j, t) {
 		n = split(list, a, " ")
 		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -137,14 +209,15 @@ bench_summary() {
 		if (f["usec"] <= 0 || f["bytes"] <= 0) next
 		total += f["bytes"]
 		gib = f["bytes"] / 1073741824
+		havecpu = $2 != "-" && cpu0[ph] != "-"
 		cpu = ($2 - cpu0[ph]) / hz
 		if (ph ~ /^seq/) {
 			put(ph "_mibs", f["bytes"] / 1048576 / (f["usec"] / 1e6))
-			put(ph "_cpu_s_per_gib", cpu / gib)
+			if (havecpu) put(ph "_cpu_s_per_gib", cpu / gib)
 			if ($3 != "-" && ex0[ph] != "-") put(ph "_exits_per_gib", ($3 - ex0[ph]) / gib)
 		} else {
 			put(ph "_iops", f["ios"] / (f["usec"] / 1e6))
-			put(ph "_cpu_us_per_io", cpu * 1e6 / f["ios"])
+			if (havecpu) put(ph "_cpu_us_per_io", cpu * 1e6 / f["ios"])
 			if ($3 != "-" && ex0[ph] != "-") put(ph "_exits_per_io", ($3 - ex0[ph]) / f["ios"])
 		}
 		next
@@ -171,7 +244,6 @@ bench_summary() {
 			"randread16_exits_per_io|VM exits/IO, rand QD 16|" \
 			"iommu_maps_per_gib|IOMMU MAPs/GiB (whole run)|" \
 			"iommu_unmaps_per_gib|IOMMU UNMAPs/GiB (whole run)", ms, "|")
-		nc = split(configs, cs, " ")
 		printf "%-30s", "median (min-max)"
 		for (c = 1; c <= nc; c++) printf " %-20s", cs[c]
 		printf "\n"
@@ -180,17 +252,18 @@ bench_summary() {
 			for (c = 1; c <= nc; c++) {
 				printf " %-20s", cell(val[cs[c], ms[m]])
 				n = sorted(val[cs[c], ms[m]], a)
-				if (n) printf "%s\t%s\t%s\t%s\t%s\t%d\n", cs[c], ms[m], median(val[cs[c], ms[m]]), a[1], a[n], n >summary
+				if (n) printf "%s\t%s\t%s\t%s\t%s\t%d\n", cs[c], ms[m], median(val[cs[c], ms[m]]), a[1], a[n], n >>summary
 			}
 			printf "\n"
 		}
 		split("seqread_mibs seqwrite_mibs randread1_iops randread16_iops", g, " ")
-		for (pair = 1; pair <= 2; pair++) {
-			c1 = pair == 1 ? "vmm-strict" : "vmm-lazy"
-			c2 = pair == 1 ? "qemu-strict" : "vmm-noiommu"
-			printf "%s / %s (goal %s): read %s, write %s, IOPS QD1 %s, IOPS QD16 %s\n", c1, c2,
-				pair == 1 ? ">= 1.5" : ">= 0.9", ratio(g[1], c1, c2), ratio(g[2], c1, c2),
-				ratio(g[3], c1, c2), ratio(g[4], c1, c2)
+		for (c = 1; c <= nc; c++) {
+			c1 = cs[c]
+			if (c1 ~ /^vmm-strict/) { c2 = "qemu-strict" substr(c1, 11); goal = ">= 1.5" }
+			else if (c1 ~ /^vmm-lazy/) { c2 = "vmm-noiommu" substr(c1, 9); goal = ">= 0.9" }
+			else continue
+			printf "%s / %s (goal %s): seq read %s, seq write %s, IOPS QD1 %s, IOPS QD16 %s\n", c1, c2,
+				goal, ratio(g[1], c1, c2), ratio(g[2], c1, c2), ratio(g[3], c1, c2), ratio(g[4], c1, c2)
 		}
 		if (bad != "") printf "runs that failed (config#round:status):%s\n", bad
 	}'

@@ -7,8 +7,12 @@
 #   make bench-boot      boot to init, vmm against QEMU as the nested VMM
 #                        (through the test host: ~4 min; BENCH_N=5 rounds,
 #                        BENCH_VARIANTS=quiet|"quiet full", BENCH_RAW=FILE)
-#   make bench-iommu     virtio-blk MiB/s through the IOMMU, vmm vs QEMU
-#                        (BENCH_IOMMU_FLAGS passed to tests/bench/iommu.sh)
+#   make bench-iommu     virtio-blk MiB/s, IOPS, VMM CPU time, VM exits and
+#                        IOMMU requests per GiB through the IOMMU, vmm vs QEMU,
+#                        strict, lazy, none, 1 and 2 vCPUs, one test-host boot,
+#                        ~15 min (BENCH_IOMMU_FLAGS: tests/bench/iommu.sh -n RUNS
+#                        -s SECS -m MIB -c "CPUS" --out FILE; the method is
+#                        bench-nvme's, tests/bench/blk-lib.sh)
 #   make bench-net       guest<->host TCP MiB/s and VMM CPU s per GiB over
 #                        virtio-net on a TAP: vmm strict, lazy, --no-iommu
 #                        against QEMU strict, lazy (vhost off), one test-host

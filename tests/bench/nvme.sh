@@ -48,52 +48,23 @@ lib=$top_srcdir/tests/bench/blk-lib.sh
 configs="vmm-strict vmm-lazy vmm-noiommu qemu-strict qemu-lazy qemu-noiommu"
 
 cat >"$tmp/run.sh" <<'SCRIPT'
-lib=$1 runs=$2 secs=$3 mib=$4 dir=$5
-shift 5
+lib=$1
+shift
 . "$lib"
-bench_prepare
-mkdir -p "$dir"
-img=$dir/nvme.img
-dd if=/dev/urandom of="$img" bs=1M count="$mib" 2>/dev/null
-# A VM: ~10 s of boot, 4 phases, power-off; killed after $limit s.
-limit=$((4 * secs + 120))
-guest_cmdline() { # strict|lazy|noiommu
-	echo "console=ttyS0 panic=-1 quiet vmmguest.suites=bench vmmtest.bench_dev=nvme0n1 vmmtest.bench_secs=$secs"
-	[ "$1" = strict ] && echo "iommu.strict=1"
-}
-vmm_vm() { # MODE
-	noiommu=
-	[ "$1" = noiommu ] && noiommu=--no-iommu
-	# shellcheck disable=SC2086 # noiommu: zero or one word
-	exec "$VMM" run --timeout "$limit" --cpus 2 --mem 512M $noiommu --nvme "$img,serial=bench" \
-		--report "$BENCH_REPORT" --cmdline "$(guest_cmdline "$1" | tr '\n' ' ')"
-}
-qemu_vm() { # MODE
-	iommu="-device virtio-iommu-pci -trace virtio_iommu_map -trace virtio_iommu_unmap -D $BENCH_TRACE"
-	[ "$1" = noiommu ] && iommu=
-	# shellcheck disable=SC2086 # iommu: a list
-	exec "$QEMU" -accel kvm -M q35 -cpu host -m 512 -smp 2 -display none -nodefaults -no-reboot \
-		-serial stdio -kernel "$VMM_GUEST_OUT/bzImage" -initrd "$VMM_GUEST_OUT/initramfs.cpio" \
-		$iommu -drive "file=$img,if=none,id=n0,format=raw,cache=unsafe" \
-		-device nvme,serial=bench,drive=n0 -append "$(guest_cmdline "$1" | tr '\n' ' ')"
-}
-i=0
-while [ "$i" -lt "$runs" ]; do
-	i=$((i + 1))
-	for cfg in "$@"; do
-		bench_vm "$cfg $i" "$limit" nvme0 -- "${cfg%%-*}_vm" "${cfg#*-}"
-	done
-done
-rm -rf "$dir"
+vmm_disk() { echo "--nvme $1,serial=bench"; }
+qemu_disk() { echo "-drive file=$1,if=none,id=n0,format=raw,cache=unsafe -device nvme,serial=bench,drive=n0"; }
+bench_l1 "$@"
 SCRIPT
 
 start=$(date +%s)
 # shellcheck disable=SC2086 # configs: a list
 run_vmm_script --qemu --timeout $((runs * 6 * (4 * secs + 120) + 300)) --put "$lib" \
-	"$tmp/run.sh" "$lib" "$runs" "$secs" "$mib" "$tmp/l1" $configs >"$tmp/log" 2>&1
+	"$tmp/run.sh" "$lib" "$runs" "$secs" "$mib" "$tmp/l1" nvme0n1 nvme0 $configs >"$tmp/log" 2>&1
 rc=$?
 [ -z "$log" ] || cp "$tmp/log" "$log"
 echo "bench-nvme: $runs rounds of 6 configurations, $secs s per phase, $mib MiB image, 2 vCPUs ($VMM_MODE), $(($(date +%s) - start)) s, status $rc"
+: >"$out"
+: >"$out.raw"
 bench_summary "$tmp/log" "$configs" "$out.raw" "$out"
 echo "bench-nvme: numbers in $out (medians) and $out.raw (each run)"
 exit "$rc"
