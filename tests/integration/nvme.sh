@@ -8,7 +8,8 @@
 # boot: the driver binds, the namespace has the image's size and the
 # serial vmm gave it, and the guest suite "nvme" moves the whole 16 MiB
 # image back and forth with O_DIRECT through PRPs and through SGLs at
-# several block sizes, then discards and write-zeroes 2 MiB
+# several block sizes and from both vCPUs at once on both I/O queues, then
+# discards and write-zeroes 2 MiB
 # (guest/suites/nvme).  On the host: the image holds exactly what the guest
 # says it must, the report shows the controller's commands (PRP lists and
 # SGLs both used, discards and write zeroes seen, no error, no descriptor
