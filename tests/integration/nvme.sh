@@ -50,11 +50,13 @@ alive() { # PID: running, not a zombie
 	_st=${_st##*) }
 	case $_st in Z*) return 1 ;; esac
 }
+# discard=unmap: with -drive's default (ignore) QEMU completes a Dataset
+# Management deallocate without deallocating, and the range keeps its data.
 qemu_nvme() { # IMAGE CMDLINE
 	"$QEMU" -accel kvm -M q35 -cpu host -m 512 -smp 2 -display none -nodefaults -no-reboot \
 		-serial stdio -kernel "$VMM_GUEST_OUT/bzImage" -initrd "$VMM_GUEST_OUT/initramfs.cpio" \
 		-device virtio-iommu-pci \
-		-drive "file=$1,if=none,id=n0,format=raw,cache=unsafe" \
+		-drive "file=$1,if=none,id=n0,format=raw,cache=unsafe,discard=unmap" \
 		-device "nvme,serial=$serial,drive=n0" \
 		-append "$2" </dev/null 2>&1 &
 	_qpid=$!
