@@ -115,8 +115,8 @@ bench_vm() {
 		grep "^{\"type\":\"endpoint\".*\"name\":\"$_bv_ep\"" "$BENCH_REPORT" |
 			sed -n 's/.*"maps":\([0-9]*\).*"unmaps":\([0-9]*\).*/BENCH-IOMMU maps=\1 unmaps=\2/p'
 	elif [ -f "$BENCH_TRACE" ]; then
-		echo "BENCH-IOMMU maps=$(grep -c ':virtio_iommu_map ' "$BENCH_TRACE")" \
-			"unmaps=$(grep -c ':virtio_iommu_unmap ' "$BENCH_TRACE")"
+		echo "BENCH-IOMMU maps=$(grep -c 'virtio_iommu_map ' "$BENCH_TRACE")" \
+			"unmaps=$(grep -c 'virtio_iommu_unmap ' "$BENCH_TRACE")"
 	fi
 	echo "BENCH-END $_bv_label"
 	rm -rf "$_bv_dir"
