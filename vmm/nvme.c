@@ -18,18 +18,11 @@
 
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <linux/falloc.h>
-#include <linux/fs.h>
 
 #include "vmm/nvme_spec.h"
 
@@ -922,13 +915,13 @@ static uint16_t io_rw(struct nvme *n, const struct nvme_sqe *c, bool write)
 	size_t len = (size_t)nlb << NVME_LBA_SHIFT;
 	unsigned int np;
 	uint16_t sc;
-	ssize_t r;
+	int r;
 
 	if (len > NVME_MAX_DATA)
 		return SC_INVALID_FIELD;    /* beyond MDTS */
 	if (slba >= n->nlbas || nlb > n->nlbas - slba)
 		return SC_LBA_RANGE;
-	if (write && n->p.read_only)
+	if (write && n->p.disk.read_only)
 		return SC_NS_WRITE_PROTECTED;
 	sc = map_data(n, c, len, !write, &np);
 	if (sc)
@@ -937,13 +930,13 @@ static uint16_t io_rw(struct nvme *n, const struct nvme_sqe *c, bool write)
 		sc = data_in(n, np);
 		if (sc)
 			return sc;
-		r = pwrite(n->p.fd, n->buf, len, (off_t)(slba << NVME_LBA_SHIFT));
+		r = disk_pwrite(&n->p.disk, slba << NVME_LBA_SHIFT, n->buf, len);
 	} else {
-		r = pread(n->p.fd, n->buf, len, (off_t)(slba << NVME_LBA_SHIFT));
+		r = disk_pread(&n->p.disk, slba << NVME_LBA_SHIFT, n->buf, len);
 	}
-	if (r != (ssize_t)len) {
+	if (r) {
 		pr_ratelimited(LOG_WARN, "%s: %s of %zu bytes at LBA %" PRIu64 ": %s", n->name,
-			       write ? "write" : "read", len, slba, r < 0 ? strerror(errno) : "short");
+			       write ? "write" : "read", len, slba, strerror(-r));
 		return write ? SC_MEDIA(NVME_SC_WRITE_FAULT) : SC_MEDIA(NVME_SC_UNRECOVERED_READ);
 	}
 	if (!write) {
@@ -960,27 +953,11 @@ static uint16_t io_rw(struct nvme *n, const struct nvme_sqe *c, bool write)
 	return SC_OK;
 }
 
-/* Zero (or deallocate) [lba, lba + nlb): a hole where the file system can
- * punch one, else written zeroes. */
+/* Zero (or deallocate) [lba, lba + nlb): deallocated LBAs read as zeroes
+ * too (DLFEAT), so both are the backend's write zeroes. */
 static int zero_range(struct nvme *n, uint64_t lba, uint64_t nlb, bool deallocate)
 {
-	off_t off = (off_t)(lba << NVME_LBA_SHIFT), len = (off_t)(nlb << NVME_LBA_SHIFT);
-	int mode = deallocate ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : FALLOC_FL_ZERO_RANGE;
-
-	if (fallocate(n->p.fd, mode, off, len) == 0)
-		return 0;
-	if (deallocate && fallocate(n->p.fd, FALLOC_FL_ZERO_RANGE, off, len) == 0)
-		return 0;
-	memset(n->buf, 0, NVME_MAX_DATA);
-	while (len) {
-		size_t chunk = (size_t)len < NVME_MAX_DATA ? (size_t)len : NVME_MAX_DATA;
-
-		if (pwrite(n->p.fd, n->buf, chunk, off) != (ssize_t)chunk)
-			return -EIO;
-		off += (off_t)chunk;
-		len -= (off_t)chunk;
-	}
-	return 0;
+	return disk_write_zeroes(&n->p.disk, lba << NVME_LBA_SHIFT, nlb << NVME_LBA_SHIFT, deallocate);
 }
 
 static uint16_t io_write_zeroes(struct nvme *n, const struct nvme_sqe *c)
@@ -990,7 +967,7 @@ static uint16_t io_write_zeroes(struct nvme *n, const struct nvme_sqe *c)
 
 	if (slba >= n->nlbas || nlb > n->nlbas - slba)
 		return SC_LBA_RANGE;
-	if (n->p.read_only)
+	if (n->p.disk.read_only)
 		return SC_NS_WRITE_PROTECTED;
 	if (zero_range(n, slba, nlb, cdw12 & (1u << 25)))
 		return SC_MEDIA(NVME_SC_WRITE_FAULT);
@@ -1008,7 +985,7 @@ static uint16_t io_dsm(struct nvme *n, const struct nvme_sqe *c)
 	unsigned int np;
 	uint16_t sc;
 
-	if (n->p.read_only && deallocate)
+	if (n->p.disk.read_only && deallocate)
 		return SC_NS_WRITE_PROTECTED;
 	sc = map_data(n, c, len, false, &np);
 	if (!sc)
@@ -1061,7 +1038,7 @@ static uint16_t io_command(struct nvme *n, const struct nvme_sqe *c)
 		pthread_mutex_lock(&n->lock);
 		n->st.flushes++;
 		pthread_mutex_unlock(&n->lock);
-		return fdatasync(n->p.fd) == 0 || errno == EINVAL ? SC_OK : SC_MEDIA(NVME_SC_WRITE_FAULT);
+		return disk_flush(&n->p.disk) ? SC_MEDIA(NVME_SC_WRITE_FAULT) : SC_OK;
 	}
 	if (nsid != 1)
 		return SC_INVALID_NS;
@@ -1303,8 +1280,10 @@ static void write_cc(struct nvme *n, uint32_t val)
 		 * fetched (serving() says no), the data reaches the disk. */
 		n->st.shutdowns++;
 		wait_idle(n);
-		if (fdatasync(n->p.fd) && errno != EINVAL)
-			pr_ratelimited(LOG_WARN, "%s: shutdown: flush failed: %s", n->name, strerror(errno));
+		int ret = disk_flush(&n->p.disk);
+
+		if (ret)
+			pr_ratelimited(LOG_WARN, "%s: shutdown: flush failed: %s", n->name, strerror(-ret));
 		n->csts = (n->csts & ~NVME_CSTS_SHST_MASK) | NVME_CSTS_SHST_COMPLETE;
 	} else if (!(val & NVME_CC_SHN_MASK)) {
 		n->csts &= ~NVME_CSTS_SHST_MASK;
@@ -1514,40 +1493,6 @@ unsigned int nvme_poll(struct nvme *n)
 
 /* --- life cycle ------------------------------------------------------------ */
 
-int nvme_open_disk(const char *path, bool read_only, int *fd, uint64_t *size)
-{
-	struct stat st;
-	int ret;
-
-	*fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (*fd < 0) {
-		ret = -errno;
-		pr_err("--nvme: cannot open '%s': %s", path, strerror(errno));
-		return ret;
-	}
-	if (fstat(*fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		pr_err("--nvme: '%s' is not a regular file or block device", path);
-		ret = -EINVAL;
-		goto err;
-	}
-	*size = (uint64_t)st.st_size;
-	if (S_ISBLK(st.st_mode) && ioctl(*fd, BLKGETSIZE64, size) < 0) {
-		ret = -errno;
-		pr_err("--nvme: '%s': cannot read its size: %s", path, strerror(errno));
-		goto err;
-	}
-	if (*size < 512 || *size % 512) {
-		pr_err("--nvme: '%s': size %" PRIu64 " is not a positive multiple of 512 bytes", path, *size);
-		ret = -EINVAL;
-		goto err;
-	}
-	return 0;
-err:
-	close(*fd);
-	*fd = -1;
-	return ret;
-}
-
 struct nvme *nvme_create(struct pci_bus *bus, unsigned int busnr, unsigned int slot,
 			 const struct nvme_params *p)
 {
@@ -1555,7 +1500,7 @@ struct nvme *nvme_create(struct pci_bus *bus, unsigned int busnr, unsigned int s
 	unsigned int msix;
 	int ret;
 
-	if (p->queues < 1 || p->queues > NVME_MAX_IO_QUEUES || p->size < 512) {
+	if (p->queues < 1 || p->queues > NVME_MAX_IO_QUEUES || p->disk.size < 512) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -1570,7 +1515,7 @@ struct nvme *nvme_create(struct pci_bus *bus, unsigned int busnr, unsigned int s
 	}
 	n->bus = bus;
 	n->p = *p;
-	n->nlbas = p->size >> NVME_LBA_SHIFT;
+	n->nlbas = p->disk.size >> NVME_LBA_SHIFT;
 	snprintf(n->name, sizeof(n->name), "nvme%u", p->index);
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->cond, NULL);
@@ -1639,8 +1584,7 @@ void nvme_destroy(struct nvme *n)
 	if (!n)
 		return;
 	nvme_stop(n);
-	if (n->p.fd >= 0)
-		close(n->p.fd);
+	disk_close(&n->p.disk);
 	pthread_cond_destroy(&n->idle);
 	pthread_cond_destroy(&n->cond);
 	pthread_mutex_destroy(&n->lock);

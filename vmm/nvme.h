@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/disk.h"
 #include "vmm/dma.h"
 #include "vmm/pci.h"
 
@@ -30,9 +31,7 @@ struct nvme;
 
 struct nvme_params {
 	unsigned int index;          /* nvme<index> in logs and reports */
-	int fd;                      /* the disk, owned by the controller from here on */
-	uint64_t size;               /* bytes, a multiple of 512 */
-	bool read_only;
+	struct disk disk;            /* owned by the controller from nvme_create on */
 	char serial[NVME_MAX_SERIAL + 1];
 	unsigned int queues;         /* I/O queue pairs offered, 1..NVME_MAX_IO_QUEUES */
 	struct dma_space dma;        /* memory, IOMMU, endpoint (BDF), bounce account */
@@ -47,12 +46,8 @@ struct nvme_params {
 	void *violation_opaque;
 };
 
-/* Open PATH[,ro] for a controller: fd and size.  0, or -errno after one
- * pr_err line. */
-int nvme_open_disk(const char *path, bool read_only, int *fd, uint64_t *size);
-
 /* Create the function and register it at bus `busnr`, slot `slot`.  On
- * failure: NULL, errno set, p->fd not closed. */
+ * failure: NULL, errno set, p->disk not closed. */
 struct nvme *nvme_create(struct pci_bus *bus, unsigned int busnr, unsigned int slot,
 			 const struct nvme_params *p);
 int nvme_start(struct nvme *n);

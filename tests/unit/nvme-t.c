@@ -251,8 +251,8 @@ static void setup(void)
 	if (disk_fd < 0 || ftruncate(disk_fd, DISK_SIZE))
 		bail("cannot create the disk image");
 	disk_pattern();
-	p.fd = dup(disk_fd);
-	p.size = DISK_SIZE;
+	if (disk_open_fd(&p.disk, dup(disk_fd), false))
+		bail("cannot open the disk image");
 	p.dma.bounce = swiotlb_account_create(pool, "nvme0");
 	bdf = pci_bdf(SLOT, 0);
 	if (viommu_add_endpoint(iommu, bdf, "nvme0") || dma_attach_iommu(&p.dma, iommu))
