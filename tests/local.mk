@@ -17,6 +17,7 @@ AM_TESTS_ENVIRONMENT = \
 	IASL='$(IASL)'; export IASL; \
 	ASAN_OPTIONS='halt_on_error=1:detect_leaks=1'; export ASAN_OPTIONS; \
 	UBSAN_OPTIONS='print_stacktrace=1:halt_on_error=1'; export UBSAN_OPTIONS; \
+	TESTHOST_LOCK='$(abs_top_builddir)/tests/testhost.lock'; export TESTHOST_LOCK; \
 	VMM_GUEST_CACHE='$(GUEST_CACHE)'; \
 	test -n "$$VMM_GUEST_CACHE" || VMM_GUEST_CACHE='$(abs_top_builddir)/guest/cache'; \
 	export VMM_GUEST_CACHE;
@@ -39,3 +40,18 @@ include tests/integration/local.mk
 include tests/unit/local.mk
 include tests/fuzz/local.mk
 include tests/bench/local.mk
+
+# make check runs two tests at a time (CHECK_JOBS=2, unless make was given
+# its own -j), but never two test hosts: tests/testhost waits for
+# TESTHOST_LOCK, so the integration tests run one after the other in one
+# job while the KVM-free tests fill the other (tests/unit/testhost.sh plays
+# L1 with a fake QEMU and takes no lock).  Hence the order: one integration
+# test long enough to cover the unit, sanitizer and fuzz tests (about 3
+# minutes of one core), then those, then the rest.  Run serially (CHECK_JOBS=1),
+# the order changes nothing.  ($(if ...) and $(filter ...) are GNU make's:
+# see AUTOMAKE_OPTIONS in Makefile.am.)
+CHECK_JOBS = 2
+check: AM_MAKEFLAGS += $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
+TESTS += $(INTEGRATION_TEST_FIRST) \
+	$(UNIT_TESTS) $(SAN_UNIT_TESTS) $(UNIT_SHELL_TESTS) $(FUZZ_SMOKE_TESTS) \
+	$(INTEGRATION_TESTS)

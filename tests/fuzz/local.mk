@@ -165,7 +165,6 @@ fuzz-seeds: $(FUZZ_SEED_GENERATORS)
 
 # make check: each target for a fixed number of executions (its script
 # says how many), and its corpus checked against its generator.
-TESTS += $(FUZZ_SMOKE_TESTS)
 EXTRA_DIST += $(FUZZ_SMOKE_TESTS)
 if HAVE_LIBFUZZER
 check_DATA += $(FUZZ_TARGETS:%=tests/fuzz/%-fuzz) $(FUZZ_SEED_GENERATORS)

@@ -5,12 +5,12 @@
 # tests/integration/*.sh are TAP shell scripts (tests/tap/libtap.sh) that run
 # vmm through tests/integration/run-vmm.sh: directly when "vmm probe" says
 # this host's KVM can boot Linux, else inside the nested QEMU test host
-# (tests/testhost).  VMM_TESTHOST=always|never forces the mode.  The longest
-# tests come first, so that "make -j2 check" starts them early.
+# (tests/testhost).  VMM_TESTHOST=always|never forces the mode.  The order
+# make check runs them in is set in tests/local.mk.
+INTEGRATION_TEST_FIRST = tests/integration/exit-codes.sh
 INTEGRATION_TESTS = \
 	tests/integration/iommu.sh \
 	tests/integration/dmatest.sh \
-	tests/integration/exit-codes.sh \
 	tests/integration/iommu-qemu.sh \
 	tests/integration/net-qemu.sh \
 	tests/integration/untrusted.sh \
@@ -20,8 +20,7 @@ INTEGRATION_TESTS = \
 	tests/integration/boot.sh \
 	tests/integration/boot-variants.sh
 
-TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/net.sh tests/integration/run-vmm.sh \
+EXTRA_DIST += $(INTEGRATION_TEST_FIRST) $(INTEGRATION_TESTS) tests/integration/net.sh tests/integration/run-vmm.sh \
 	tests/integration/report-checks.sh tests/integration/stress.sh \
 	tests/integration/net-host.sh tests/integration/net-checks.sh tests/integration/nvme.sh
 
@@ -51,7 +50,7 @@ check-nvme: all $(GUEST_STAMP)
 
 # The cached "vmm probe" verdict and the test host's live progress lines
 # (tests/integration/run-vmm.sh).
-CLEANFILES += tests/.kvm-probe tests/testhost-progress.log
+CLEANFILES += tests/.kvm-probe tests/testhost-progress.log tests/testhost.lock
 
 # Not part of make check: the guest-crash-prone runs (64 MiB virtio-blk
 # round trips, strict and lazy, 2 vCPUs, as tests/integration/iommu.sh)

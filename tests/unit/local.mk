@@ -20,7 +20,6 @@ UNIT_TESTS = \
 	tests/unit/viommu-t tests/unit/viommu-requests-t tests/unit/viommu-classify-t \
 	tests/unit/swiotlb-t tests/unit/domain-t tests/unit/guest-layer-t
 check_PROGRAMS += $(UNIT_TESTS)
-TESTS += $(UNIT_TESTS)
 
 tests_unit_cli_t_LDADD = $(UNIT_LDADD)
 tests_unit_boot_t_LDADD = $(UNIT_LDADD)
@@ -119,7 +118,6 @@ SAN_VIOMMU_UNIT_LDADD = tests/unit/san/libviommu.a tests/tap/libtap.a
 SAN_SWIOTLB_UNIT_LDADD = tests/unit/san/libswiotlb.a tests/tap/libtap.a
 
 check_PROGRAMS += $(SAN_UNIT_TESTS)
-TESTS += $(SAN_UNIT_TESTS)
 
 tests_unit_san_cli_t_SOURCES = tests/unit/cli-t.c
 tests_unit_san_cli_t_CFLAGS = $(SAN_COMPILE_FLAGS)
@@ -242,7 +240,6 @@ UNIT_SHELL_TESTS = \
 	tests/unit/guest-image.sh tests/unit/testhost.sh tests/unit/domain-xml.sh \
 	tests/unit/man.sh tests/unit/install.sh tests/unit/report-schema.sh \
 	tests/unit/guest-layer.sh tests/unit/demo-filter.sh
-TESTS += $(UNIT_SHELL_TESTS)
 EXTRA_DIST += $(UNIT_SHELL_TESTS) tests/unit/expect-error.sh tests/unit/demo-sample.txt
 # libvirt domain XML: the examples, the refused documents, their lines.
 EXTRA_DIST += tests/unit/domains tests/unit/domain-print.expected \

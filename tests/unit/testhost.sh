@@ -14,7 +14,7 @@
 
 command -v cpio >/dev/null 2>&1 || skip_all "cpio not installed"
 bb=$(command -v busybox) || skip_all "busybox not installed"
-plan 41
+plan 43
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/testhost-t.XXXXXX") || bail "mktemp failed"
 at_exit 'rm -rf "$tmp"'
@@ -79,6 +79,9 @@ EOF
 chmod +x "$tmp/qemu"
 export QEMU_SYSTEM_X86_64="$tmp/qemu" BUSYBOX="$bb" TESTHOST_GUEST_OUT="$tmp/guest"
 export FAKE_STATE="$tmp/state" TESTHOST_HEARTBEAT_STALE=3 TESTHOST_HUNG_AFTER=0
+# The fake L1 takes no CPU: no need to wait for make check's test host lock
+# (the lock's own case below uses a lock of its own).
+unset TESTHOST_LOCK
 
 # th SCENARIOS TIMEOUT: one testhost run; sets st, verdict, reason
 th() {
@@ -136,6 +139,26 @@ bash "$top_srcdir/tests/testhost" --vmm /bin/true --no-kvm-hold --timeout 6 --pr
 	-- --version >/dev/null 2>"$tmp/err"
 ok 'grep -q "^testhost: \[[0-9.]*s\] runner running for [0-9]* s; L1 heartbeat [0-9]* s ago (up=[0-9]* load=0.1,0.1); output 1 lines, last [0-9]* s ago: runner output$" "$tmp/err"' \
 	"--progress: lines with the runner's time, the heartbeat's age and the last output line"
+
+# TESTHOST_LOCK: a second test host waits until the first is done (make
+# check runs its tests two at a time), and the wait is not part of its
+# --timeout.
+FAKE_L1=exit:0
+export FAKE_L1
+rm -f "$FAKE_STATE"
+flock "$tmp/lock" sleep 4 &
+holder=$!
+sleep 1
+start=$(date +%s)
+TESTHOST_LOCK=$tmp/lock bash "$top_srcdir/tests/testhost" --vmm /bin/true --no-kvm-hold --timeout 2 \
+	--progress 1 --result "$tmp/result" -- --version >"$tmp/out" 2>"$tmp/err"
+st=$?
+secs=$(($(date +%s) - start))
+wait "$holder"
+ok '[ "$st" = 0 ] && [ "$secs" -ge 2 ] && grep -qx "runner output" "$tmp/out"' \
+	"TESTHOST_LOCK held elsewhere: L1 waits for it (${secs} s), then runs to the end; the wait is not its --timeout of 2 s (status $st)"
+ok 'grep -q "waiting for the test host lock" "$tmp/err" && grep -q "got the test host lock" "$tmp/err"' \
+	"--progress says it waited for the lock and when it got it"
 
 # --- run-vmm.sh: one retry, only for a test host failure ------------------
 VMM=/bin/true
