@@ -908,6 +908,119 @@ static bool admin_command(struct nvme *n, const struct nvme_sqe *c, uint16_t *sc
 
 /* --- I/O commands -------------------------------------------------------- */
 
+/* A disk error of a Read or Write: logged, and the spec's media status. */
+static uint16_t disk_error(struct nvme *n, bool write, uint64_t slba, size_t len, int err)
+{
+	pr_ratelimited(LOG_WARN, "%s: %s of %zu bytes at LBA %" PRIu64 ": %s", n->name,
+		       write ? "write" : "read", len, slba, strerror(-err));
+	return write ? SC_MEDIA(NVME_SC_WRITE_FAULT) : SC_MEDIA(NVME_SC_UNRECOVERED_READ);
+}
+
+/* Without a bounce account (no sanitizer): through the controller's own
+ * buffer. */
+static uint16_t rw_buffered(struct nvme *n, unsigned int np, uint64_t slba, size_t len, bool write)
+{
+	uint16_t sc;
+	int r;
+
+	if (write) {
+		sc = data_in(n, np);
+		if (sc)
+			return sc;
+		r = disk_pwrite(&n->p.disk, slba << NVME_LBA_SHIFT, n->buf, len);
+	} else {
+		r = disk_pread(&n->p.disk, slba << NVME_LBA_SHIFT, n->buf, len);
+	}
+	if (r)
+		return disk_error(n, write, slba, len, r);
+	return write ? SC_OK : data_out(n, np);
+}
+
+/* Segment i holds the command's data bytes [i * SWIOTLB_SEG_MAX, ...). */
+#define NVME_DATA_SEGS ((NVME_MAX_DATA + SWIOTLB_SEG_MAX - 1) / SWIOTLB_SEG_MAX)
+
+/* Every piece between guest memory and the segments: a snapshot of the
+ * guest's bytes (device reads), or the segments' bytes to the guest
+ * (device writes; the caller checked the whole destination first). */
+static uint16_t pieces_bounce(struct nvme *n, unsigned int np, struct swiotlb_seg *segs,
+			      bool to_guest)
+{
+	size_t off = 0;
+
+	for (unsigned int i = 0; i < np; i++) {
+		uint64_t addr = n->pieces[i].addr;
+		size_t left = n->pieces[i].len;
+
+		while (left) {
+			struct swiotlb_seg *seg = &segs[off / SWIOTLB_SEG_MAX];
+			size_t at = off % SWIOTLB_SEG_MAX;
+			size_t chunk = left < SWIOTLB_SEG_MAX - at ? left : SWIOTLB_SEG_MAX - at;
+			int ret = to_guest ? dma_bounce_out(&n->p.dma, addr, seg, at, chunk)
+					   : dma_bounce_in(&n->p.dma, addr, seg, at, chunk);
+
+			if (ret)
+				return SC_DATA_XFER;
+			addr += chunk;
+			off += chunk;
+			left -= chunk;
+		}
+	}
+	return SC_OK;
+}
+
+/*
+ * Behind the bounce engine: the disk is read into, or written from, the
+ * bounce segments themselves (one copy of the guest's bytes, as a
+ * controller's DMA engine would make): a Write snapshots the guest's data
+ * into the segments once and writes the disk from there; a Read fills
+ * them from the disk and copies them to the guest only after every piece
+ * of the destination translated (a refused write writes nothing).  A full
+ * pool is a data transfer error, nothing moved.
+ */
+static uint16_t rw_staged(struct nvme *n, unsigned int np, uint64_t slba, size_t len, bool write)
+{
+	struct swiotlb_seg segs[NVME_DATA_SEGS];
+	struct iovec iov[NVME_DATA_SEGS];
+	unsigned int nseg = 0;
+	uint16_t sc = SC_OK;
+	int r;
+
+	for (size_t off = 0; off < len; off += SWIOTLB_SEG_MAX, nseg++) {
+		size_t l = len - off < SWIOTLB_SEG_MAX ? len - off : SWIOTLB_SEG_MAX;
+
+		if (dma_seg_alloc(&n->p.dma, l, &segs[nseg])) {
+			sc = SC_DATA_XFER;
+			goto out;
+		}
+		iov[nseg] = (struct iovec){ segs[nseg].buf, l };
+	}
+	if (write) {
+		sc = pieces_bounce(n, np, segs, false);
+		if (sc)
+			goto out;
+		r = disk_pwritev(&n->p.disk, slba << NVME_LBA_SHIFT, iov, (int)nseg);
+		if (r)
+			sc = disk_error(n, write, slba, len, r);
+		goto out;
+	}
+	r = disk_preadv(&n->p.disk, slba << NVME_LBA_SHIFT, iov, (int)nseg);
+	if (r) {
+		sc = disk_error(n, write, slba, len, r);
+		goto out;
+	}
+	for (unsigned int i = 0; i < np; i++) {
+		if (dma_check(&n->p.dma, n->pieces[i].addr, n->pieces[i].len, VIOMMU_WRITE)) {
+			sc = SC_DATA_XFER;
+			goto out;
+		}
+	}
+	sc = pieces_bounce(n, np, segs, true);
+out:
+	while (nseg)
+		swiotlb_seg_free(&segs[--nseg]);
+	return sc;
+}
+
 static uint16_t io_rw(struct nvme *n, const struct nvme_sqe *c, bool write)
 {
 	uint64_t slba = le32toh(c->cdw10) | (uint64_t)le32toh(c->cdw11) << 32;
@@ -915,7 +1028,6 @@ static uint16_t io_rw(struct nvme *n, const struct nvme_sqe *c, bool write)
 	size_t len = (size_t)nlb << NVME_LBA_SHIFT;
 	unsigned int np;
 	uint16_t sc;
-	int r;
 
 	if (len > NVME_MAX_DATA)
 		return SC_INVALID_FIELD;    /* beyond MDTS */
@@ -926,24 +1038,9 @@ static uint16_t io_rw(struct nvme *n, const struct nvme_sqe *c, bool write)
 	sc = map_data(n, c, len, !write, &np);
 	if (sc)
 		return sc;
-	if (write) {
-		sc = data_in(n, np);
-		if (sc)
-			return sc;
-		r = disk_pwrite(&n->p.disk, slba << NVME_LBA_SHIFT, n->buf, len);
-	} else {
-		r = disk_pread(&n->p.disk, slba << NVME_LBA_SHIFT, n->buf, len);
-	}
-	if (r) {
-		pr_ratelimited(LOG_WARN, "%s: %s of %zu bytes at LBA %" PRIu64 ": %s", n->name,
-			       write ? "write" : "read", len, slba, strerror(-r));
-		return write ? SC_MEDIA(NVME_SC_WRITE_FAULT) : SC_MEDIA(NVME_SC_UNRECOVERED_READ);
-	}
-	if (!write) {
-		sc = data_out(n, np);
-		if (sc)
-			return sc;
-	}
+	sc = n->p.dma.bounce ? rw_staged(n, np, slba, len, write) : rw_buffered(n, np, slba, len, write);
+	if (sc)
+		return sc;
 	pthread_mutex_lock(&n->lock);
 	if (write)
 		n->st.writes++, n->st.bytes_written += len;

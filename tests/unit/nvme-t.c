@@ -435,6 +435,65 @@ static void test_queues(void)
 	ioq = (struct queue){ .qid = 1, .sq_off = IOSQ_OFF, .cq_off = IOCQ_OFF, .size = 64, .phase = true };
 }
 
+/*
+ * Commands of MDTS (1 MiB) whose data the controller stages in several
+ * bounce segments (256 KiB each): SGL data blocks straddling segment
+ * boundaries at odd addresses, a PRP list of 255 entries, and a read whose
+ * last block the driver may not write: refused whole, nothing written.
+ */
+static void test_io_mdts(void)
+{
+	const size_t mib = 1u << 20;
+	const uint32_t len1 = 300000, len2 = 400000, len3 = (uint32_t)(mib - len1 - len2);
+	uint8_t *seg = rw(LIST_OFF + 0x8000), *d1 = rw(DATA_OFF), *d2 = rw(DATA_OFF + 0x50007),
+		*d3 = rw(DATA_OFF + 0xc0005), *back = rw(DATA2_OFF);
+	uint8_t *expect = malloc(mib);
+	uint64_t *list = (uint64_t *)rw(LIST_OFF + 0x9000);
+	struct nvme_sqe c;
+	int before;
+	bool untouched = true;
+
+	for (size_t i = 0; i < mib; i++)
+		expect[i] = (uint8_t)(i * 11 + (i >> 12));
+	memcpy(d1, expect, len1);
+	memcpy(d2, expect + len1, len2);
+	memcpy(d3, expect + len1 + len2, len3);
+	sgl_put(seg, IOVA_RW + DATA_OFF, len1, NVME_SGL_DATA_BLOCK);
+	sgl_put(seg + 16, IOVA_RW + DATA_OFF + 0x50007, len2, NVME_SGL_DATA_BLOCK);
+	sgl_put(seg + 32, IOVA_RW + DATA_OFF + 0xc0005, len3, NVME_SGL_DATA_BLOCK);
+	c = rw_cmd(NVME_CMD_WRITE, 512, (uint32_t)(mib / 512));
+	sgl_cmd(&c, IOVA_RW + LIST_OFF + 0x8000, 48, NVME_SGL_LAST_SEGMENT);
+	is_int(0, run(&ioq, &c, NULL), "Write 1 MiB from 3 SGL blocks across bounce segments");
+	ok(disk_equals(512 * 512, expect, mib), "the image holds the 1 MiB in order");
+
+	memset(back, 0, mib);
+	for (unsigned int i = 0; i < 255; i++)
+		list[i] = htole64(IOVA_RW + DATA2_OFF + 0x1000ull * (i + 1));
+	c = rw_cmd(NVME_CMD_READ, 512, (uint32_t)(mib / 512));
+	c.prp1 = htole64(IOVA_RW + DATA2_OFF);
+	c.prp2 = htole64(IOVA_RW + LIST_OFF + 0x9000);
+	is_int(0, run(&ioq, &c, NULL), "Read 1 MiB through a PRP list of 255 entries");
+	ok(!memcmp(back, expect, mib), "read back what was written");
+
+	/* The last 64 KiB go to the read-only window. */
+	memset(back, 0x5c, mib);
+	sgl_put(seg, IOVA_RW + DATA2_OFF + 1, 500000, NVME_SGL_DATA_BLOCK);
+	sgl_put(seg + 16, IOVA_RW + DATA2_OFF + 0x80000, (uint32_t)(mib - 500000 - 65536),
+		NVME_SGL_DATA_BLOCK);
+	sgl_put(seg + 32, IOVA_RO, 65536, NVME_SGL_DATA_BLOCK);
+	c = rw_cmd(NVME_CMD_READ, 512, (uint32_t)(mib / 512));
+	sgl_cmd(&c, IOVA_RW + LIST_OFF + 0x8000, 48, NVME_SGL_LAST_SEGMENT);
+	before = violations;
+	is_int(SC(0, NVME_SC_DATA_XFER_ERROR), run(&ioq, &c, NULL),
+	       "Read 1 MiB, its last block read-only: data transfer error");
+	ok(violations == before + 1 && !strcmp(last_rule, "(permission)"),
+	   "... reported once as a permission violation");
+	for (size_t i = 0; i < mib; i++)
+		untouched &= back[i] == 0x5c;
+	ok(untouched, "... and nothing was written to the blocks the driver may write");
+	free(expect);
+}
+
 static void test_io(void)
 {
 	uint8_t *data = rw(DATA_OFF), *data2 = rw(DATA2_OFF), expect[64 * 1024];
@@ -543,6 +602,8 @@ static void test_io(void)
 		ok(disk_zero(100 * 512, 8 * 512), "the range reads zero (a punched hole)");
 		ok(disk_equals(108 * 512, data + 8 * 512, 512), "the LBA after it is untouched");
 	}
+
+	test_io_mdts();
 
 	c = rw_cmd(NVME_CMD_READ, DISK_SIZE / 512 - 1, 2);
 	c.prp1 = htole64(IOVA_RW + DATA2_OFF);
