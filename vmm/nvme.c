@@ -96,6 +96,7 @@ struct nvme_ctx {
 	pthread_t thread;
 	pthread_cond_t wake;       /* a doorbell, an event, CQ room, stop */
 	bool running;
+	struct nvme_queue_stats st;   /* under the controller's lock */
 	struct dma_space dma;
 	uint8_t *buf;              /* NVME_MAX_DATA bytes */
 	struct piece pieces[NVME_MAX_PIECES];
@@ -1087,9 +1088,9 @@ static uint16_t io_rw(struct nvme_ctx *x, const struct nvme_sqe *c, bool write)
 		return sc;
 	pthread_mutex_lock(&n->lock);
 	if (write)
-		n->st.writes++, n->st.bytes_written += len;
+		n->st.writes++, n->st.bytes_written += len, x->st.bytes_written += len;
 	else
-		n->st.reads++, n->st.bytes_read += len;
+		n->st.reads++, n->st.bytes_read += len, x->st.bytes_read += len;
 	pthread_mutex_unlock(&n->lock);
 	return SC_OK;
 }
@@ -1254,6 +1255,7 @@ static bool post(struct nvme_ctx *x, uint16_t cqid, uint16_t sqid, uint16_t sqhd
 	e.status = htole16((uint16_t)(sc << 1 | cq->phase));
 	if (sc) {
 		n->st.errors++;
+		x->st.errors++;
 		/* Do Not Retry: every error here gives the same answer again. */
 		e.status |= htole16(NVME_STATUS_DNR);
 	}
@@ -1380,6 +1382,7 @@ static bool work_one(struct nvme_ctx *x)
 		n->st.admin_commands++;
 	else
 		n->st.io_commands++;
+	x->st.commands++;
 	/* Delete SQ of itself is refused for qid 0, an I/O SQ runs no admin
 	 * commands, and Delete I/O SQ waits for this command: sq is live. */
 	sq->head = (sq->head + 1) % sq->size;
@@ -1861,5 +1864,21 @@ void nvme_stats(struct nvme *n, struct nvme_stats *out)
 {
 	pthread_mutex_lock(&n->lock);
 	*out = n->st;
+	pthread_mutex_unlock(&n->lock);
+}
+
+unsigned int nvme_io_queues(const struct nvme *n)
+{
+	return n->p.queues;
+}
+
+void nvme_queue_stats(struct nvme *n, unsigned int qid, struct nvme_queue_stats *out)
+{
+	if (qid < 1 || qid > n->p.queues) {
+		*out = (struct nvme_queue_stats){ 0 };
+		return;
+	}
+	pthread_mutex_lock(&n->lock);
+	*out = n->ctx[qid].st;
 	pthread_mutex_unlock(&n->lock);
 }

@@ -77,4 +77,14 @@ struct nvme_stats {
 };
 void nvme_stats(struct nvme *n, struct nvme_stats *out);
 
+/* What one I/O submission queue's server did (queues 1..queues; they
+ * outlive Delete I/O SQ and controller resets, like struct nvme_stats). */
+struct nvme_queue_stats {
+	uint64_t commands, errors;        /* completed; errors: non-zero status */
+	uint64_t bytes_read, bytes_written;
+};
+/* Counters of I/O queue qid (1 <= qid <= nvme_io_queues(n)). */
+unsigned int nvme_io_queues(const struct nvme *n);
+void nvme_queue_stats(struct nvme *n, unsigned int qid, struct nvme_queue_stats *out);
+
 #endif

@@ -22,6 +22,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -976,8 +977,11 @@ static void *reset_from_vcpu(void *arg)
 static void concurrent_writes(void)
 {
 	unsigned int done[3] = { 0 }, bad = 0;
+	struct nvme_queue_stats before[3], after[3];
 	bool all = true;
 
+	for (unsigned int q = 1; q <= 2; q++)
+		nvme_queue_stats(n, q, &before[q]);
 	for (unsigned int q = 1; q <= 2; q++) {
 		for (unsigned int i = 0; i < 32; i++) {
 			uint64_t off = TDATA_OFF + 0x100000ull * (q - 1) + 0x2000ull * i;
@@ -1009,6 +1013,16 @@ static void concurrent_writes(void)
 					   rw(TDATA_OFF + 0x100000ull * (q - 1) + 0x2000ull * i), 0x2000);
 	}
 	ok(all, "the image holds every Write's data at its LBAs");
+	for (unsigned int q = 1; q <= 2; q++) {
+		nvme_queue_stats(n, q, &after[q]);
+		ok(after[q].commands - before[q].commands == 32 &&
+		   after[q].bytes_written - before[q].bytes_written == 32 * 0x2000 &&
+		   after[q].errors == before[q].errors && after[q].bytes_read == before[q].bytes_read,
+		   "I/O queue %u's counters: 32 commands, 256 KiB written, no error (%" PRIu64 ", %" PRIu64 " B)",
+		   q, after[q].commands - before[q].commands, after[q].bytes_written - before[q].bytes_written);
+	}
+	nvme_queue_stats(n, 0, &after[0]);
+	ok(after[0].commands == 0, "there is no I/O queue 0: zero counters");
 }
 
 /*
