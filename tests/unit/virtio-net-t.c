@@ -1220,7 +1220,8 @@ static void msix_two_threads(struct dev *v)
 	msix_dev = &v->net.vd;
 	host.signal_msi = counting_msi;
 	for (unsigned int round = 0; round < MSIX_ROUNDS; round++) {
-		unsigned int before[2] = { msix_sent[vec[0]], msix_sent[vec[1]] };
+		unsigned int before[2] = { __atomic_load_n(&msix_sent[vec[0]], __ATOMIC_SEQ_CST),
+					   __atomic_load_n(&msix_sent[vec[1]], __ATOMIC_SEQ_CST) };
 		uint16_t target[2];
 		pthread_t t;
 
