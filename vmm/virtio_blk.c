@@ -232,6 +232,9 @@ static uint8_t handle(struct virtio_blk *blk, struct virtqueue *vq, const struct
 	}
 }
 
+/* A queue run holds only its own queue's lock: the counters and
+ * blk->bounce that the queues share are safe because the transport's one
+ * I/O thread runs all of them (virtio-blk has no threads of its own). */
 static void blk_notify(struct virtio_dev *vd, unsigned int q)
 {
 	struct virtio_blk *blk = vd->priv;
