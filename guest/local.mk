@@ -30,7 +30,12 @@ noinst_PROGRAMS += guest/kvm-hold
 guest_kvm_hold_SOURCES = guest/kvm-hold.c
 guest_kvm_hold_LDFLAGS = -static
 
-GUEST_BINARIES = guest/vmm-guest$(EXEEXT)
+# The block benchmarks' guest end (guest/suites/bench).
+noinst_PROGRAMS += guest/blkbench
+guest_blkbench_SOURCES = guest/blkbench.c
+guest_blkbench_LDFLAGS = -static -pthread
+
+GUEST_BINARIES = guest/vmm-guest$(EXEEXT) guest/blkbench$(EXEEXT)
 GUEST_IMAGE_INPUTS = \
 	guest/mkguest.sh \
 	guest/init.sh \
@@ -46,7 +51,8 @@ AM_DISTCHECK_CONFIGURE_FLAGS = \
 
 # Shell suites (busybox sh), run by /init like the built-in ones.
 GUEST_SHELL_SUITES = guest/suites/iommu guest/suites/blk guest/suites/dmatest \
-	guest/suites/untrusted guest/suites/net guest/suites/nvme
+	guest/suites/untrusted guest/suites/net guest/suites/nvme \
+	guest/suites/bench
 EXTRA_DIST += guest/suites/tap.sh $(GUEST_SHELL_SUITES)
 
 # Out-of-tree kernel modules for the guest: first the guest kernel and a

@@ -47,7 +47,7 @@ include tests/bench/local.mk
 # job while the KVM-free tests fill the other (tests/unit/testhost.sh plays
 # L1 with a fake QEMU and takes no lock).  Hence the order: one integration
 # test long enough to cover the unit, sanitizer and fuzz tests (about 3
-# minutes of one core), then those, then the rest.  Run serially (CHECK_JOBS=1),
+# minutes of one core; nvme.sh, about as long), then those, then the rest.  Run serially (CHECK_JOBS=1),
 # the order changes nothing.  ($(if ...) and $(filter ...) are GNU make's:
 # see AUTOMAKE_OPTIONS in Makefile.am.)
 CHECK_JOBS = 2

@@ -163,7 +163,6 @@ static int add_nvme(struct machine *m, const struct vmm_config *cfg, unsigned in
 {
 	struct nvme_params p = {
 		.index = i,
-		.read_only = cfg->nvme[i].read_only,
 		/* One I/O queue pair per vCPU unless queues= says. */
 		.queues = cfg->nvme[i].queues ? cfg->nvme[i].queues
 			: cfg->cpus < NVME_MAX_IO_QUEUES ? (cfg->cpus ? cfg->cpus : 1) : NVME_MAX_IO_QUEUES,
@@ -186,18 +185,18 @@ static int add_nvme(struct machine *m, const struct vmm_config *cfg, unsigned in
 		snprintf(p.serial, sizeof(p.serial), "%s", cfg->nvme[i].serial);
 	else
 		snprintf(p.serial, sizeof(p.serial), "vmm-nvme%u", i);
-	ret = nvme_open_disk(cfg->nvme[i].path, p.read_only, &p.fd, &p.size);
+	ret = disk_open(&p.disk, cfg->nvme[i].path, cfg->nvme[i].read_only, "--nvme");
 	if (ret)
 		return ret;
 	ret = attach_endpoint(m, &p.dma, name);
 	if (ret) {
-		close(p.fd);
+		disk_close(&p.disk);
 		return ret;
 	}
 	m->nvme[i] = nvme_create(&m->pci, loc->bus, loc->slot, &p);
 	if (!m->nvme[i]) {
 		ret = -errno;
-		close(p.fd);
+		disk_close(&p.disk);
 		pr_err("cannot create %s at %s: %s", name, pci_bdf_str(p.dma.endpoint).s, strerror(-ret));
 		return ret;
 	}

@@ -16,6 +16,7 @@ vmm_libvmmcore_a_SOURCES = \
 	vmm/pm.c vmm/pm.h \
 	vmm/serial.c vmm/serial.h \
 	vmm/dma.c vmm/dma.h \
+	vmm/disk.c vmm/disk.h \
 	vmm/dmatest.c vmm/dmatest.h guest/dmatest/dmatest_hw.h \
 	vmm/nvme.c vmm/nvme.h vmm/nvme_spec.h \
 	vmm/pci_config.c vmm/pci_config.h \

@@ -18,18 +18,11 @@
 
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <linux/falloc.h>
-#include <linux/fs.h>
 
 #include "vmm/nvme_spec.h"
 
@@ -61,6 +54,7 @@ _Static_assert(16 * NVME_VECTORS <= NVME_MSIX_PBA - NVME_MSIX_TABLE, "MSI-X tabl
 
 struct nvme_sq {
 	bool valid;
+	bool deleting;             /* Delete I/O SQ waits for its command under way */
 	uint64_t addr;
 	uint32_t size, head, tail;
 	uint16_t cqid;
@@ -70,6 +64,7 @@ struct nvme_cq {
 	bool valid, ien, phase;
 	uint64_t addr;
 	uint32_t size, head, tail;
+	uint32_t reserved;         /* entries promised to commands under way */
 	uint16_t iv;
 	unsigned int nsq;          /* SQs that post here */
 };
@@ -84,6 +79,31 @@ struct piece {
 	uint32_t len;
 };
 
+struct nvme;
+
+/*
+ * The server of one submission queue: SQ 0 (admin commands and
+ * asynchronous events) or I/O SQ qid, on a thread of its own once
+ * nvme_start ran.  Its DMA goes through a port of its own (the IOMMU's
+ * rule: a port per thread; an UNMAP waits for every port's window), its
+ * scratch is its own.  `running` (under the controller's lock) says it is
+ * inside a command or event: reset, shutdown and Delete I/O SQ wait for it
+ * to end.
+ */
+struct nvme_ctx {
+	struct nvme *n;
+	unsigned int qid;
+	pthread_t thread;
+	pthread_cond_t wake;       /* a doorbell, an event, CQ room, stop */
+	bool running;
+	struct nvme_queue_stats st;   /* under the controller's lock */
+	struct dma_space dma;
+	uint8_t *buf;              /* NVME_MAX_DATA bytes */
+	struct piece pieces[NVME_MAX_PIECES];
+	uint64_t prp_list[NVME_PAGE / 8];
+	uint8_t sgl_seg[NVME_PAGE];
+};
+
 struct nvme {
 	struct pci_device pci;
 	struct pci_bus *bus;
@@ -92,11 +112,16 @@ struct nvme {
 	unsigned int msix_cap;
 	uint64_t nlbas;
 
+	/* The controller's lock: registers, queue tables, events, features,
+	 * MSI-X, stats.  Held for bookkeeping only, never across DMA or disk
+	 * I/O.  cq_post[q] serialises the completions posted to CQ q (SQs
+	 * may share a CQ); taken before the controller's lock, never while
+	 * holding it (and outside controller_reset's memset, which the
+	 * mutexes must survive). */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;       /* worker: doorbell, event, stop */
-	pthread_cond_t idle;       /* reset / shutdown wait for the command under way */
-	pthread_t thread;
-	bool started, stop, running;
+	pthread_mutex_t cq_post[NVME_QUEUES];
+	pthread_cond_t idle;       /* reset / shutdown / Delete SQ wait for a server */
+	bool started, stop;
 	uint64_t generation;       /* bumped by reset: a running command's completion is dropped */
 	bool master;
 
@@ -104,11 +129,10 @@ struct nvme {
 	uint32_t cc, csts, aqa, intms;
 	uint64_t asq, acq;
 
-	/* Queues: configuration changes under lock, by the worker (admin
-	 * commands) and by reset (which waits for the worker first). */
+	/* Queues: configuration changes under lock, by the admin server
+	 * (admin commands) and by reset (which waits for every server). */
 	struct nvme_sq sq[NVME_QUEUES];
 	struct nvme_cq cq[NVME_QUEUES];
-	unsigned int rr;           /* round-robin position among the SQs */
 
 	/* Asynchronous events: outstanding requests (their CIDs) and events
 	 * waiting for one (under lock). */
@@ -125,11 +149,8 @@ struct nvme {
 	struct msix_entry msix[NVME_VECTORS];
 	uint32_t msix_pending;
 
-	/* Worker scratch. */
-	uint8_t *buf;              /* NVME_MAX_DATA bytes */
-	struct piece pieces[NVME_MAX_PIECES];
-	uint64_t prp_list[NVME_PAGE / 8];
-	uint8_t sgl_seg[NVME_PAGE];
+	/* The servers: ctx[0] admin, ctx[q] I/O SQ q (1..p.queues). */
+	struct nvme_ctx ctx[NVME_QUEUES];
 
 	struct nvme_stats st;      /* under lock */
 };
@@ -231,9 +252,10 @@ static void msix_deliver_pending(struct nvme *n)
  * whose last entry on a page points to the next list page when more
  * entries are needed.  The walk reads exactly the entries the length needs.
  */
-static uint16_t map_prp(struct nvme *n, uint64_t prp1, uint64_t prp2, size_t len, bool device_write,
-			unsigned int *npieces)
+static uint16_t map_prp(struct nvme_ctx *x, uint64_t prp1, uint64_t prp2, size_t len,
+			bool device_write, unsigned int *npieces)
 {
+	struct nvme *n = x->n;
 	size_t first = NVME_PAGE - (prp1 & (NVME_PAGE - 1)), left;
 	uint64_t list_pages[NVME_MAX_DATA / NVME_PAGE / (NVME_PAGE / 8 - 1) + 2];
 	unsigned int nlist = 0, np = 0;
@@ -245,7 +267,7 @@ static uint16_t map_prp(struct nvme *n, uint64_t prp1, uint64_t prp2, size_t len
 	}
 	if (first > len)
 		first = len;
-	n->pieces[np++] = (struct piece){ prp1, (uint32_t)first };
+	x->pieces[np++] = (struct piece){ prp1, (uint32_t)first };
 	left = len - first;
 	if (!left)
 		goto done;
@@ -255,7 +277,7 @@ static uint16_t map_prp(struct nvme *n, uint64_t prp1, uint64_t prp2, size_t len
 					 "PRP2 data pointer with a non-zero page offset");
 			return status(NVME_SCT_GENERIC, NVME_SC_PRP_OFFSET_INVALID);
 		}
-		n->pieces[np++] = (struct piece){ prp2, (uint32_t)left };
+		x->pieces[np++] = (struct piece){ prp2, (uint32_t)left };
 		goto done;
 	}
 	if (prp2 & 7) {
@@ -289,10 +311,10 @@ static uint16_t map_prp(struct nvme *n, uint64_t prp1, uint64_t prp2, size_t len
 				return SC_INVALID_FIELD;
 			}
 			list_pages[nlist++] = list & ~(uint64_t)(NVME_PAGE - 1);
-			if (dma_read_coherent(&n->p.dma, list, n->prp_list, (size_t)nread * 8))
+			if (dma_read_coherent(&x->dma, list, x->prp_list, (size_t)nread * 8))
 				return SC_DATA_XFER;
 			for (unsigned int i = 0; i < ndata; i++) {
-				uint64_t e = le64toh(n->prp_list[i]);
+				uint64_t e = le64toh(x->prp_list[i]);
 				size_t l = left < NVME_PAGE ? left : NVME_PAGE;
 
 				if (e & (NVME_PAGE - 1)) {
@@ -301,15 +323,15 @@ static uint16_t map_prp(struct nvme *n, uint64_t prp1, uint64_t prp2, size_t len
 					return status(NVME_SCT_GENERIC, NVME_SC_PRP_OFFSET_INVALID);
 				}
 				/* Contiguous pages make one piece: fewer IOMMU rounds. */
-				if (n->pieces[np - 1].addr + n->pieces[np - 1].len == e &&
-				    n->pieces[np - 1].len < (1u << 30))
-					n->pieces[np - 1].len += (uint32_t)l;
+				if (x->pieces[np - 1].addr + x->pieces[np - 1].len == e &&
+				    x->pieces[np - 1].len < (1u << 30))
+					x->pieces[np - 1].len += (uint32_t)l;
 				else
-					n->pieces[np++] = (struct piece){ e, (uint32_t)l };
+					x->pieces[np++] = (struct piece){ e, (uint32_t)l };
 				left -= l;
 			}
 			if (left) {
-				list = le64toh(n->prp_list[nread - 1]);
+				list = le64toh(x->prp_list[nread - 1]);
 				if (list & 7) {
 					descriptor_error(n, list, 8, false,
 							 "PRP list chain pointer not qword aligned");
@@ -355,9 +377,10 @@ static struct sgl_desc sgl_decode(const uint8_t *d)
  * only; no bit bucket, no keyed blocks (SGLS says so).  The data blocks
  * must add up to exactly `len` (SGLS bit 18 clear).
  */
-static uint16_t map_sgl(struct nvme *n, const uint8_t *dptr, size_t len, bool device_write,
+static uint16_t map_sgl(struct nvme_ctx *x, const uint8_t *dptr, size_t len, bool device_write,
 			unsigned int *npieces)
 {
+	struct nvme *n = x->n;
 	struct sgl_desc d = sgl_decode(dptr);
 	uint64_t seen[NVME_SGL_MAX_SEGMENTS];
 	unsigned int nseg = 0, np = 0;
@@ -378,7 +401,7 @@ static uint16_t map_sgl(struct nvme *n, const uint8_t *dptr, size_t len, bool de
 							 "SGL with more data blocks than the controller takes");
 					return status(NVME_SCT_GENERIC, NVME_SC_SGL_INVALID_COUNT);
 				}
-				n->pieces[np++] = (struct piece){ d.addr, d.len };
+				x->pieces[np++] = (struct piece){ d.addr, d.len };
 				total += d.len;
 				if (total > len) {
 					descriptor_error(n, d.addr, d.len, device_write,
@@ -414,14 +437,14 @@ static uint16_t map_sgl(struct nvme *n, const uint8_t *dptr, size_t len, bool de
 		}
 		seen[nseg++] = d.addr;
 		last = d.type == NVME_SGL_LAST_SEGMENT;
-		if (dma_read_coherent(&n->p.dma, d.addr, n->sgl_seg, d.len))
+		if (dma_read_coherent(&x->dma, d.addr, x->sgl_seg, d.len))
 			return SC_DATA_XFER;
 		{
 			unsigned int count = d.len / 16;
 			bool chained = false;
 
 			for (unsigned int i = 0; i < count; i++) {
-				struct sgl_desc e = sgl_decode(n->sgl_seg + 16 * i);
+				struct sgl_desc e = sgl_decode(x->sgl_seg + 16 * i);
 
 				if (e.type == NVME_SGL_SEGMENT || e.type == NVME_SGL_LAST_SEGMENT) {
 					if (i != count - 1 || last) {
@@ -446,7 +469,7 @@ static uint16_t map_sgl(struct nvme *n, const uint8_t *dptr, size_t len, bool de
 							 "SGL with more data blocks than the controller takes");
 					return status(NVME_SCT_GENERIC, NVME_SC_SGL_INVALID_COUNT);
 				}
-				n->pieces[np++] = (struct piece){ e.addr, e.len };
+				x->pieces[np++] = (struct piece){ e.addr, e.len };
 				total += e.len;
 				if (total > len) {
 					descriptor_error(n, e.addr, e.len, device_write,
@@ -465,7 +488,7 @@ static uint16_t map_sgl(struct nvme *n, const uint8_t *dptr, size_t len, bool de
 		}
 	}
 	if (total != len) {
-		descriptor_error(n, np ? n->pieces[0].addr : d.addr, len, device_write,
+		descriptor_error(n, np ? x->pieces[0].addr : d.addr, len, device_write,
 				 "SGL data blocks shorter than the command's data (NLB)");
 		return status(NVME_SCT_GENERIC, NVME_SC_SGL_INVALID_DATA);
 	}
@@ -474,57 +497,60 @@ static uint16_t map_sgl(struct nvme *n, const uint8_t *dptr, size_t len, bool de
 }
 
 /* The command's data pointer: PRP or SGL (CDW0.PSDT). */
-static uint16_t map_data(struct nvme *n, const struct nvme_sqe *c, size_t len, bool device_write,
-			 unsigned int *npieces)
+static uint16_t map_data(struct nvme_ctx *x, const struct nvme_sqe *c, size_t len,
+			 bool device_write, unsigned int *npieces)
 {
+	struct nvme *n = x->n;
+
 	switch (c->flags & NVME_PSDT_MASK) {
 	case NVME_PSDT_PRP:
-		return map_prp(n, le64toh(c->prp1), le64toh(c->prp2), len, device_write, npieces);
+		return map_prp(x, le64toh(c->prp1), le64toh(c->prp2), len, device_write, npieces);
 	case NVME_PSDT_SGL_MPTR_CONTIG:
 	case NVME_PSDT_SGL_MPTR_SGL:
 		pthread_mutex_lock(&n->lock);
 		n->st.sgls++;
 		pthread_mutex_unlock(&n->lock);
-		return map_sgl(n, (const uint8_t *)&c->prp1, len, device_write, npieces);
+		return map_sgl(x, (const uint8_t *)&c->prp1, len, device_write, npieces);
 	default:
 		descriptor_error(n, le64toh(c->prp1), len, device_write, "PSDT reserved value");
 		return SC_INVALID_FIELD;
 	}
 }
 
-/* Guest -> n->buf (the device reads). */
-static uint16_t data_in(struct nvme *n, unsigned int np)
+/* Guest -> x->buf (the device reads). */
+static uint16_t data_in(struct nvme_ctx *x, unsigned int np)
 {
 	size_t off = 0;
 
 	for (unsigned int i = 0; i < np; i++) {
-		if (dma_read(&n->p.dma, n->pieces[i].addr, n->buf + off, n->pieces[i].len))
+		if (dma_read(&x->dma, x->pieces[i].addr, x->buf + off, x->pieces[i].len))
 			return SC_DATA_XFER;
-		off += n->pieces[i].len;
+		off += x->pieces[i].len;
 	}
 	return SC_OK;
 }
 
-/* n->buf -> guest (the device writes): only once every piece of the
+/* x->buf -> guest (the device writes): only once every piece of the
  * destination translates, so a refused transfer writes nothing. */
-static uint16_t data_out(struct nvme *n, unsigned int np)
+static uint16_t data_out(struct nvme_ctx *x, unsigned int np)
 {
 	size_t off = 0;
 
 	for (unsigned int i = 0; i < np; i++)
-		if (dma_check(&n->p.dma, n->pieces[i].addr, n->pieces[i].len, VIOMMU_WRITE))
+		if (dma_check(&x->dma, x->pieces[i].addr, x->pieces[i].len, VIOMMU_WRITE))
 			return SC_DATA_XFER;
 	for (unsigned int i = 0; i < np; i++) {
-		if (dma_write(&n->p.dma, n->pieces[i].addr, n->buf + off, n->pieces[i].len))
+		if (dma_write(&x->dma, x->pieces[i].addr, x->buf + off, x->pieces[i].len))
 			return SC_DATA_XFER;
-		off += n->pieces[i].len;
+		off += x->pieces[i].len;
 	}
 	return SC_OK;
 }
 
 /* Admin data: PRP only (1.4, 4.2: SGLs are not used for admin commands). */
-static uint16_t admin_out(struct nvme *n, const struct nvme_sqe *c, size_t len)
+static uint16_t admin_out(struct nvme_ctx *x, const struct nvme_sqe *c, size_t len)
 {
+	struct nvme *n = x->n;
 	unsigned int np;
 	uint16_t sc;
 
@@ -532,8 +558,8 @@ static uint16_t admin_out(struct nvme *n, const struct nvme_sqe *c, size_t len)
 		descriptor_error(n, le64toh(c->prp1), len, true, "SGL in an admin command");
 		return SC_INVALID_FIELD;
 	}
-	sc = map_prp(n, le64toh(c->prp1), le64toh(c->prp2), len, true, &np);
-	return sc ? sc : data_out(n, np);
+	sc = map_prp(x, le64toh(c->prp1), le64toh(c->prp2), len, true, &np);
+	return sc ? sc : data_out(x, np);
 }
 
 /* --- admin commands ------------------------------------------------------ */
@@ -592,9 +618,10 @@ static void identify_namespace(struct nvme *n, uint8_t *id)
 	id[128 + 2] = NVME_LBA_SHIFT;         /* LBAF0: LBADS */
 }
 
-static uint16_t admin_identify(struct nvme *n, const struct nvme_sqe *c)
+static uint16_t admin_identify(struct nvme_ctx *x, const struct nvme_sqe *c)
 {
-	uint8_t *id = n->buf;
+	struct nvme *n = x->n;
+	uint8_t *id = x->buf;
 	uint32_t nsid = le32toh(c->nsid), cns = le32toh(c->cdw10) & 0xff;
 	uint8_t csi = (uint8_t)(le32toh(c->cdw11) >> 24);
 
@@ -632,11 +659,12 @@ static uint16_t admin_identify(struct nvme *n, const struct nvme_sqe *c)
 	default:
 		return SC_INVALID_FIELD;
 	}
-	return admin_out(n, c, NVME_PAGE);
+	return admin_out(x, c, NVME_PAGE);
 }
 
-static uint16_t admin_get_log_page(struct nvme *n, const struct nvme_sqe *c)
+static uint16_t admin_get_log_page(struct nvme_ctx *x, const struct nvme_sqe *c)
 {
+	struct nvme *n = x->n;
 	uint32_t cdw10 = le32toh(c->cdw10), cdw11 = le32toh(c->cdw11);
 	uint64_t off = le32toh(c->cdw12) | (uint64_t)le32toh(c->cdw13) << 32;
 	size_t len = ((size_t)((cdw10 >> 16) | (cdw11 & 0xffff) << 16) + 1) * 4;
@@ -678,9 +706,9 @@ static uint16_t admin_get_log_page(struct nvme *n, const struct nvme_sqe *c)
 		return SC_INVALID_FIELD;
 	if (len > NVME_MAX_DATA)
 		return SC_INVALID_FIELD;
-	memset(n->buf, 0, len);
-	memcpy(n->buf, page + off, len < page_len - off ? len : page_len - off);
-	return admin_out(n, c, len);
+	memset(x->buf, 0, len);
+	memcpy(x->buf, page + off, len < page_len - off ? len : page_len - off);
+	return admin_out(x, c, len);
 }
 
 /* Queue configuration change (under lock). */
@@ -743,8 +771,12 @@ static uint16_t admin_delete_sq(struct nvme *n, uint16_t qid)
 {
 	if (qid == 0 || qid > n->p.queues || !n->sq[qid].valid)
 		return SC_CS(NVME_SC_QID_INVALID);
-	/* Commands run to completion one at a time: none of this SQ is
-	 * outstanding, so nothing is aborted. */
+	/* Its server finishes the command under way (its completion is
+	 * posted) and takes no other; commands the driver left in the queue
+	 * are dropped with it. */
+	n->sq[qid].deleting = true;
+	while (n->ctx[qid].running)
+		pthread_cond_wait(&n->idle, &n->lock);
 	n->cq[n->sq[qid].cqid].nsq--;
 	n->sq[qid] = (struct nvme_sq){ 0 };
 	return SC_OK;
@@ -840,8 +872,9 @@ static void queue_base_aligned(struct nvme *n, const struct nvme_sqe *c)
 }
 
 /* Returns false when the command completes later (an AER held). */
-static bool admin_command(struct nvme *n, const struct nvme_sqe *c, uint16_t *sc, uint32_t *dw0)
+static bool admin_command(struct nvme_ctx *x, const struct nvme_sqe *c, uint16_t *sc, uint32_t *dw0)
 {
+	struct nvme *n = x->n;
 	uint16_t cid = le16toh(c->cid);
 
 	*dw0 = 0;
@@ -851,10 +884,10 @@ static bool admin_command(struct nvme *n, const struct nvme_sqe *c, uint16_t *sc
 	}
 	switch (c->opcode) {
 	case NVME_ADMIN_IDENTIFY:
-		*sc = admin_identify(n, c);
+		*sc = admin_identify(x, c);
 		break;
 	case NVME_ADMIN_GET_LOG_PAGE:
-		*sc = admin_get_log_page(n, c);
+		*sc = admin_get_log_page(x, c);
 		break;
 	case NVME_ADMIN_SET_FEATURES:
 	case NVME_ADMIN_GET_FEATURES:
@@ -883,8 +916,9 @@ static bool admin_command(struct nvme *n, const struct nvme_sqe *c, uint16_t *sc
 		pthread_mutex_unlock(&n->lock);
 		break;
 	case NVME_ADMIN_ABORT:
-		/* Commands run one at a time to completion: there is never one
-		 * to abort (DW0 bit 0: not aborted). */
+		/* Commands run to completion once taken, and a command not taken
+		 * yet is not looked for: nothing is aborted (DW0 bit 0), which
+		 * the spec allows ("best effort"). */
 		*sc = SC_OK;
 		*dw0 = 1;
 		break;
@@ -902,8 +936,7 @@ static bool admin_command(struct nvme *n, const struct nvme_sqe *c, uint16_t *sc
 			*sc = SC_CS(NVME_SC_AER_LIMIT);
 			return true;
 		}
-		n->aer_cid[n->naer++] = cid;
-		pthread_cond_signal(&n->cond);   /* an event may be waiting for it */
+		n->aer_cid[n->naer++] = cid;   /* the admin server looks for an event next */
 		pthread_mutex_unlock(&n->lock);
 		return false;
 	default:
@@ -915,72 +948,158 @@ static bool admin_command(struct nvme *n, const struct nvme_sqe *c, uint16_t *sc
 
 /* --- I/O commands -------------------------------------------------------- */
 
-static uint16_t io_rw(struct nvme *n, const struct nvme_sqe *c, bool write)
+/* A disk error of a Read or Write: logged, and the spec's media status. */
+static uint16_t disk_error(struct nvme *n, bool write, uint64_t slba, size_t len, int err)
 {
+	pr_ratelimited(LOG_WARN, "%s: %s of %zu bytes at LBA %" PRIu64 ": %s", n->name,
+		       write ? "write" : "read", len, slba, strerror(-err));
+	return write ? SC_MEDIA(NVME_SC_WRITE_FAULT) : SC_MEDIA(NVME_SC_UNRECOVERED_READ);
+}
+
+/* Without a bounce account (no sanitizer): through the controller's own
+ * buffer. */
+static uint16_t rw_buffered(struct nvme_ctx *x, unsigned int np, uint64_t slba, size_t len,
+			    bool write)
+{
+	struct nvme *n = x->n;
+	uint16_t sc;
+	int r;
+
+	if (write) {
+		sc = data_in(x, np);
+		if (sc)
+			return sc;
+		r = disk_pwrite(&n->p.disk, slba << NVME_LBA_SHIFT, x->buf, len);
+	} else {
+		r = disk_pread(&n->p.disk, slba << NVME_LBA_SHIFT, x->buf, len);
+	}
+	if (r)
+		return disk_error(n, write, slba, len, r);
+	return write ? SC_OK : data_out(x, np);
+}
+
+/* Segment i holds the command's data bytes [i * SWIOTLB_SEG_MAX, ...). */
+#define NVME_DATA_SEGS ((NVME_MAX_DATA + SWIOTLB_SEG_MAX - 1) / SWIOTLB_SEG_MAX)
+
+/* Every piece between guest memory and the segments: a snapshot of the
+ * guest's bytes (device reads), or the segments' bytes to the guest
+ * (device writes; the caller checked the whole destination first). */
+static uint16_t pieces_bounce(struct nvme_ctx *x, unsigned int np, struct swiotlb_seg *segs,
+			      bool to_guest)
+{
+	size_t off = 0;
+
+	for (unsigned int i = 0; i < np; i++) {
+		uint64_t addr = x->pieces[i].addr;
+		size_t left = x->pieces[i].len;
+
+		while (left) {
+			struct swiotlb_seg *seg = &segs[off / SWIOTLB_SEG_MAX];
+			size_t at = off % SWIOTLB_SEG_MAX;
+			size_t chunk = left < SWIOTLB_SEG_MAX - at ? left : SWIOTLB_SEG_MAX - at;
+			int ret = to_guest ? dma_bounce_out(&x->dma, addr, seg, at, chunk)
+					   : dma_bounce_in(&x->dma, addr, seg, at, chunk);
+
+			if (ret)
+				return SC_DATA_XFER;
+			addr += chunk;
+			off += chunk;
+			left -= chunk;
+		}
+	}
+	return SC_OK;
+}
+
+/*
+ * Behind the bounce engine: the disk is read into, or written from, the
+ * bounce segments themselves (one copy of the guest's bytes, as a
+ * controller's DMA engine would make): a Write snapshots the guest's data
+ * into the segments once and writes the disk from there; a Read fills
+ * them from the disk and copies them to the guest only after every piece
+ * of the destination translated (a refused write writes nothing).  A full
+ * pool is a data transfer error, nothing moved.
+ */
+static uint16_t rw_staged(struct nvme_ctx *x, unsigned int np, uint64_t slba, size_t len,
+			  bool write)
+{
+	struct nvme *n = x->n;
+	struct swiotlb_seg segs[NVME_DATA_SEGS];
+	struct iovec iov[NVME_DATA_SEGS];
+	unsigned int nseg = 0;
+	uint16_t sc = SC_OK;
+	int r;
+
+	for (size_t off = 0; off < len; off += SWIOTLB_SEG_MAX, nseg++) {
+		size_t l = len - off < SWIOTLB_SEG_MAX ? len - off : SWIOTLB_SEG_MAX;
+
+		if (dma_seg_alloc(&x->dma, l, &segs[nseg])) {
+			sc = SC_DATA_XFER;
+			goto out;
+		}
+		iov[nseg] = (struct iovec){ segs[nseg].buf, l };
+	}
+	if (write) {
+		sc = pieces_bounce(x, np, segs, false);
+		if (sc)
+			goto out;
+		r = disk_pwritev(&n->p.disk, slba << NVME_LBA_SHIFT, iov, (int)nseg);
+		if (r)
+			sc = disk_error(n, write, slba, len, r);
+		goto out;
+	}
+	r = disk_preadv(&n->p.disk, slba << NVME_LBA_SHIFT, iov, (int)nseg);
+	if (r) {
+		sc = disk_error(n, write, slba, len, r);
+		goto out;
+	}
+	for (unsigned int i = 0; i < np; i++) {
+		if (dma_check(&x->dma, x->pieces[i].addr, x->pieces[i].len, VIOMMU_WRITE)) {
+			sc = SC_DATA_XFER;
+			goto out;
+		}
+	}
+	sc = pieces_bounce(x, np, segs, true);
+out:
+	while (nseg)
+		swiotlb_seg_free(&segs[--nseg]);
+	return sc;
+}
+
+static uint16_t io_rw(struct nvme_ctx *x, const struct nvme_sqe *c, bool write)
+{
+	struct nvme *n = x->n;
 	uint64_t slba = le32toh(c->cdw10) | (uint64_t)le32toh(c->cdw11) << 32;
 	uint32_t nlb = (le32toh(c->cdw12) & 0xffff) + 1;
 	size_t len = (size_t)nlb << NVME_LBA_SHIFT;
 	unsigned int np;
 	uint16_t sc;
-	ssize_t r;
 
 	if (len > NVME_MAX_DATA)
 		return SC_INVALID_FIELD;    /* beyond MDTS */
 	if (slba >= n->nlbas || nlb > n->nlbas - slba)
 		return SC_LBA_RANGE;
-	if (write && n->p.read_only)
+	if (write && n->p.disk.read_only)
 		return SC_NS_WRITE_PROTECTED;
-	sc = map_data(n, c, len, !write, &np);
+	sc = map_data(x, c, len, !write, &np);
 	if (sc)
 		return sc;
-	if (write) {
-		sc = data_in(n, np);
-		if (sc)
-			return sc;
-		r = pwrite(n->p.fd, n->buf, len, (off_t)(slba << NVME_LBA_SHIFT));
-	} else {
-		r = pread(n->p.fd, n->buf, len, (off_t)(slba << NVME_LBA_SHIFT));
-	}
-	if (r != (ssize_t)len) {
-		pr_ratelimited(LOG_WARN, "%s: %s of %zu bytes at LBA %" PRIu64 ": %s", n->name,
-			       write ? "write" : "read", len, slba, r < 0 ? strerror(errno) : "short");
-		return write ? SC_MEDIA(NVME_SC_WRITE_FAULT) : SC_MEDIA(NVME_SC_UNRECOVERED_READ);
-	}
-	if (!write) {
-		sc = data_out(n, np);
-		if (sc)
-			return sc;
-	}
+	sc = n->p.dma.bounce ? rw_staged(x, np, slba, len, write) : rw_buffered(x, np, slba, len, write);
+	if (sc)
+		return sc;
 	pthread_mutex_lock(&n->lock);
 	if (write)
-		n->st.writes++, n->st.bytes_written += len;
+		n->st.writes++, n->st.bytes_written += len, x->st.bytes_written += len;
 	else
-		n->st.reads++, n->st.bytes_read += len;
+		n->st.reads++, n->st.bytes_read += len, x->st.bytes_read += len;
 	pthread_mutex_unlock(&n->lock);
 	return SC_OK;
 }
 
-/* Zero (or deallocate) [lba, lba + nlb): a hole where the file system can
- * punch one, else written zeroes. */
+/* Zero (or deallocate) [lba, lba + nlb): deallocated LBAs read as zeroes
+ * too (DLFEAT), so both are the backend's write zeroes. */
 static int zero_range(struct nvme *n, uint64_t lba, uint64_t nlb, bool deallocate)
 {
-	off_t off = (off_t)(lba << NVME_LBA_SHIFT), len = (off_t)(nlb << NVME_LBA_SHIFT);
-	int mode = deallocate ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : FALLOC_FL_ZERO_RANGE;
-
-	if (fallocate(n->p.fd, mode, off, len) == 0)
-		return 0;
-	if (deallocate && fallocate(n->p.fd, FALLOC_FL_ZERO_RANGE, off, len) == 0)
-		return 0;
-	memset(n->buf, 0, NVME_MAX_DATA);
-	while (len) {
-		size_t chunk = (size_t)len < NVME_MAX_DATA ? (size_t)len : NVME_MAX_DATA;
-
-		if (pwrite(n->p.fd, n->buf, chunk, off) != (ssize_t)chunk)
-			return -EIO;
-		off += (off_t)chunk;
-		len -= (off_t)chunk;
-	}
-	return 0;
+	return disk_write_zeroes(&n->p.disk, lba << NVME_LBA_SHIFT, nlb << NVME_LBA_SHIFT, deallocate);
 }
 
 static uint16_t io_write_zeroes(struct nvme *n, const struct nvme_sqe *c)
@@ -990,7 +1109,7 @@ static uint16_t io_write_zeroes(struct nvme *n, const struct nvme_sqe *c)
 
 	if (slba >= n->nlbas || nlb > n->nlbas - slba)
 		return SC_LBA_RANGE;
-	if (n->p.read_only)
+	if (n->p.disk.read_only)
 		return SC_NS_WRITE_PROTECTED;
 	if (zero_range(n, slba, nlb, cdw12 & (1u << 25)))
 		return SC_MEDIA(NVME_SC_WRITE_FAULT);
@@ -1000,19 +1119,20 @@ static uint16_t io_write_zeroes(struct nvme *n, const struct nvme_sqe *c)
 	return SC_OK;
 }
 
-static uint16_t io_dsm(struct nvme *n, const struct nvme_sqe *c)
+static uint16_t io_dsm(struct nvme_ctx *x, const struct nvme_sqe *c)
 {
+	struct nvme *n = x->n;
 	uint32_t nr = (le32toh(c->cdw10) & 0xff) + 1;
 	bool deallocate = le32toh(c->cdw11) & NVME_DSM_AD;
 	size_t len = (size_t)nr * 16;
 	unsigned int np;
 	uint16_t sc;
 
-	if (n->p.read_only && deallocate)
+	if (n->p.disk.read_only && deallocate)
 		return SC_NS_WRITE_PROTECTED;
-	sc = map_data(n, c, len, false, &np);
+	sc = map_data(x, c, len, false, &np);
 	if (!sc)
-		sc = data_in(n, np);
+		sc = data_in(x, np);
 	if (sc)
 		return sc;
 	/* All ranges checked before any is touched. */
@@ -1020,8 +1140,8 @@ static uint16_t io_dsm(struct nvme *n, const struct nvme_sqe *c)
 		uint32_t nlb;
 		uint64_t slba;
 
-		memcpy(&nlb, n->buf + 16 * i + 4, 4);
-		memcpy(&slba, n->buf + 16 * i + 8, 8);
+		memcpy(&nlb, x->buf + 16 * i + 4, 4);
+		memcpy(&slba, x->buf + 16 * i + 8, 8);
 		nlb = le32toh(nlb);
 		slba = le64toh(slba);
 		if (slba > n->nlbas || nlb > n->nlbas - slba)
@@ -1032,7 +1152,7 @@ static uint16_t io_dsm(struct nvme *n, const struct nvme_sqe *c)
 	{
 		uint8_t ranges[256 * 16];
 
-		memcpy(ranges, n->buf, len);
+		memcpy(ranges, x->buf, len);
 		for (uint32_t i = 0; i < nr; i++) {
 			uint32_t nlb;
 			uint64_t slba;
@@ -1049,8 +1169,9 @@ static uint16_t io_dsm(struct nvme *n, const struct nvme_sqe *c)
 	return SC_OK;
 }
 
-static uint16_t io_command(struct nvme *n, const struct nvme_sqe *c)
+static uint16_t io_command(struct nvme_ctx *x, const struct nvme_sqe *c)
 {
+	struct nvme *n = x->n;
 	uint32_t nsid = le32toh(c->nsid);
 
 	if (c->flags & NVME_FUSE_MASK)
@@ -1061,24 +1182,29 @@ static uint16_t io_command(struct nvme *n, const struct nvme_sqe *c)
 		pthread_mutex_lock(&n->lock);
 		n->st.flushes++;
 		pthread_mutex_unlock(&n->lock);
-		return fdatasync(n->p.fd) == 0 || errno == EINVAL ? SC_OK : SC_MEDIA(NVME_SC_WRITE_FAULT);
+		return disk_flush(&n->p.disk) ? SC_MEDIA(NVME_SC_WRITE_FAULT) : SC_OK;
 	}
 	if (nsid != 1)
 		return SC_INVALID_NS;
 	switch (c->opcode) {
-	case NVME_CMD_WRITE:        return io_rw(n, c, true);
-	case NVME_CMD_READ:         return io_rw(n, c, false);
+	case NVME_CMD_WRITE:        return io_rw(x, c, true);
+	case NVME_CMD_READ:         return io_rw(x, c, false);
 	case NVME_CMD_WRITE_ZEROES: return io_write_zeroes(n, c);
-	case NVME_CMD_DSM:          return io_dsm(n, c);
+	case NVME_CMD_DSM:          return io_dsm(x, c);
 	default:                    return SC_INVALID_OPCODE;
 	}
 }
 
 /* --- the queues ------------------------------------------------------------ */
 
+/* No room for one more completion: the entries the driver has not
+ * consumed and those promised to commands under way fill it (one slot
+ * always stays empty).  Under lock. */
 static bool cq_full(const struct nvme_cq *cq)
 {
-	return (cq->tail + 1) % cq->size == cq->head;
+	uint32_t used = (cq->tail + cq->size - cq->head) % cq->size;
+
+	return used + cq->reserved + 1 >= cq->size;
 }
 
 /* Stop serving queues until the next reset (CSTS.CFS): the controller can
@@ -1098,18 +1224,29 @@ static bool serving(const struct nvme *n)
 }
 
 /*
- * Post a completion to CQ cqid and signal it.  Called with the lock held
- * and the worker marked running (reset waits for it), the lock dropped for
- * the DMA.  Returns false if the controller went fatal or was reset.
+ * Post a completion to CQ cqid, whose slot was reserved when the command
+ * was taken, and signal it.  Called with the lock held and the server
+ * marked running (reset waits for it); the lock is dropped for the DMA,
+ * which is made under the CQ's posting lock, so that SQs sharing a CQ fill
+ * its slots one after the other.  Returns false if the controller went
+ * fatal or was reset.
  */
-static bool post(struct nvme *n, uint16_t cqid, uint16_t sqid, uint16_t sqhd, uint16_t cid,
+static bool post(struct nvme_ctx *x, uint16_t cqid, uint16_t sqid, uint16_t sqhd, uint16_t cid,
 		 uint16_t sc, uint32_t dw0, uint64_t gen)
 {
+	struct nvme *n = x->n;
 	struct nvme_cq *cq = &n->cq[cqid];
 	struct nvme_cqe e;
-	uint64_t addr = cq->addr + 16ull * cq->tail;
+	bool posted = false;
+	uint64_t addr;
 	int ret;
 
+	pthread_mutex_unlock(&n->lock);
+	pthread_mutex_lock(&n->cq_post[cqid]);
+	pthread_mutex_lock(&n->lock);
+	if (gen != n->generation)
+		goto out;
+	addr = cq->addr + 16ull * cq->tail;
 	e.dw0 = htole32(dw0);
 	e.dw1 = 0;
 	e.sqhd = htole16(sqhd);
@@ -1118,17 +1255,19 @@ static bool post(struct nvme *n, uint16_t cqid, uint16_t sqid, uint16_t sqhd, ui
 	e.status = htole16((uint16_t)(sc << 1 | cq->phase));
 	if (sc) {
 		n->st.errors++;
+		x->st.errors++;
 		/* Do Not Retry: every error here gives the same answer again. */
 		e.status |= htole16(NVME_STATUS_DNR);
 	}
 	pthread_mutex_unlock(&n->lock);
-	ret = dma_write_coherent(&n->p.dma, addr, &e, sizeof(e));
+	ret = dma_write_coherent(&x->dma, addr, &e, sizeof(e));
 	pthread_mutex_lock(&n->lock);
 	if (gen != n->generation)
-		return false;
+		goto out;
+	cq->reserved--;
 	if (ret) {
 		controller_fatal(n, "cannot post a completion", cqid);
-		return false;
+		goto out;
 	}
 	if (++cq->tail == cq->size) {
 		cq->tail = 0;
@@ -1136,13 +1275,17 @@ static bool post(struct nvme *n, uint16_t cqid, uint16_t sqid, uint16_t sqhd, ui
 	}
 	if (cq->ien)
 		msix_fire(n, cq->iv);
-	return true;
+	posted = true;
+out:
+	pthread_mutex_unlock(&n->cq_post[cqid]);
+	return posted;
 }
 
-/* An asynchronous event for a held AER, if both exist.  Under lock;
- * returns true if it did something. */
-static bool post_event(struct nvme *n, uint64_t gen)
+/* An asynchronous event for a held AER, if both exist (the admin server).
+ * Under lock; returns true if it did something. */
+static bool post_event(struct nvme_ctx *x, uint64_t gen)
 {
+	struct nvme *n = x->n;
 	uint32_t ev;
 	uint16_t cid;
 
@@ -1152,8 +1295,20 @@ static bool post_event(struct nvme *n, uint64_t gen)
 	memmove(n->aen_pending, n->aen_pending + 1, --n->naen * sizeof(n->aen_pending[0]));
 	cid = n->aer_cid[0];
 	memmove(n->aer_cid, n->aer_cid + 1, --n->naer * sizeof(n->aer_cid[0]));
-	post(n, 0, 0, (uint16_t)n->sq[0].head, cid, SC_OK, ev, gen);
+	n->cq[0].reserved++;
+	post(x, 0, 0, (uint16_t)n->sq[0].head, cid, SC_OK, ev, gen);
 	return true;
+}
+
+static void wake(struct nvme *n, unsigned int q)
+{
+	pthread_cond_signal(&n->ctx[q].wake);
+}
+
+static void wake_all(struct nvme *n)
+{
+	for (unsigned int q = 0; q <= n->p.queues; q++)
+		wake(n, q);
 }
 
 /* A bad doorbell write: an Error event (1.4, 5.2.1), log page Error. */
@@ -1166,61 +1321,60 @@ static void doorbell_error(struct nvme *n, uint8_t info, unsigned int db, uint32
 	if (n->naen < sizeof(n->aen_pending) / sizeof(n->aen_pending[0]))
 		n->aen_pending[n->naen++] = NVME_AER_TYPE_ERROR | (uint32_t)info << 8 |
 					    (uint32_t)NVME_LOG_ERROR << 16;
-	pthread_cond_signal(&n->cond);
+	wake(n, 0);
 }
 
-/* The next SQ with a command whose CQ has room (round robin), or -1.
- * Under lock. */
-static int next_sq(struct nvme *n)
+/* The SQ server x serves, if it holds a command, is not being deleted and
+ * its CQ has room; that room is reserved for the command.  Under lock. */
+static struct nvme_sq *take(struct nvme_ctx *x)
 {
-	for (unsigned int i = 0; i <= n->p.queues; i++) {
-		unsigned int q = (n->rr + i) % (n->p.queues + 1);
-		struct nvme_sq *sq = &n->sq[q];
+	struct nvme *n = x->n;
+	struct nvme_sq *sq = &n->sq[x->qid];
 
-		if (sq->valid && sq->head != sq->tail && n->cq[sq->cqid].valid &&
-		    !cq_full(&n->cq[sq->cqid])) {
-			n->rr = q + 1;
-			return (int)q;
-		}
-	}
-	return -1;
+	if (!sq->valid || sq->deleting || sq->head == sq->tail || !n->cq[sq->cqid].valid ||
+	    cq_full(&n->cq[sq->cqid]))
+		return NULL;
+	n->cq[sq->cqid].reserved++;
+	return sq;
 }
 
-/* One unit of work: an event or a command.  Called with the lock held and
- * n->running false; returns false if there was nothing to do. */
-static bool work_one(struct nvme *n)
+/* One unit of work for server x: an event (admin server) or a command of
+ * its SQ.  Called with the lock held and x->running false; returns false
+ * if there was nothing to do. */
+static bool work_one(struct nvme_ctx *x)
 {
+	struct nvme *n = x->n;
 	struct nvme_sqe c;
 	uint64_t gen = n->generation, addr;
+	uint16_t q = (uint16_t)x->qid, sc = SC_OK;
 	uint32_t dw0 = 0;
-	uint16_t sc = SC_OK;
 	bool complete = true;
 	struct nvme_sq *sq;
-	int q;
 
 	if (!serving(n))
 		return false;
-	n->running = true;
-	if (post_event(n, gen))
+	x->running = true;   /* before any unlock: reset waits for it */
+	if (q == 0 && post_event(x, gen))
 		goto out;
-	q = next_sq(n);
-	if (q < 0) {
-		n->running = false;
+	sq = take(x);
+	if (!sq) {
+		x->running = false;
 		return false;
 	}
-	sq = &n->sq[q];
 	addr = sq->addr + 64ull * sq->head;
 	pthread_mutex_unlock(&n->lock);
-	if (dma_read_coherent(&n->p.dma, addr, &c, sizeof(c))) {
+	if (dma_read_coherent(&x->dma, addr, &c, sizeof(c))) {
 		pthread_mutex_lock(&n->lock);
-		if (gen == n->generation)
-			controller_fatal(n, "cannot fetch a command", (uint16_t)q);
+		if (gen == n->generation) {
+			n->cq[sq->cqid].reserved--;
+			controller_fatal(n, "cannot fetch a command", q);
+		}
 		goto out;
 	}
 	if (q == 0)
-		complete = admin_command(n, &c, &sc, &dw0);
+		complete = admin_command(x, &c, &sc, &dw0);
 	else
-		sc = io_command(n, &c);
+		sc = io_command(x, &c);
 	pthread_mutex_lock(&n->lock);
 	if (gen != n->generation)
 		goto out;
@@ -1228,37 +1382,41 @@ static bool work_one(struct nvme *n)
 		n->st.admin_commands++;
 	else
 		n->st.io_commands++;
-	/* The SQ may have been deleted by this very command (Delete SQ of
-	 * itself is refused for qid 0; an I/O SQ runs no admin commands). */
+	x->st.commands++;
+	/* Delete SQ of itself is refused for qid 0, an I/O SQ runs no admin
+	 * commands, and Delete I/O SQ waits for this command: sq is live. */
 	sq->head = (sq->head + 1) % sq->size;
 	if (complete)
-		post(n, sq->cqid, (uint16_t)q, (uint16_t)sq->head, le16toh(c.cid), sc, dw0, gen);
+		post(x, sq->cqid, q, (uint16_t)sq->head, le16toh(c.cid), sc, dw0, gen);
+	else
+		n->cq[sq->cqid].reserved--;   /* an AER held: its completion comes with an event */
 out:
-	n->running = false;
+	x->running = false;
 	pthread_cond_broadcast(&n->idle);
 	return true;
 }
 
 /* --- registers (under lock) ------------------------------------------------ */
 
+/* Every server out of its command (the lock is dropped while waiting). */
 static void wait_idle(struct nvme *n)
 {
-	while (n->running)
-		pthread_cond_wait(&n->idle, &n->lock);
+	for (unsigned int q = 0; q <= n->p.queues; q++)
+		while (n->ctx[q].running)
+			pthread_cond_wait(&n->idle, &n->lock);
 }
 
 /* Controller reset (CC.EN 1 -> 0): queues, events and status forgotten.
- * The command under way finishes first (bounded by MDTS) and its
- * completion is dropped. */
+ * The commands under way finish first (bounded by MDTS) and their
+ * completions are dropped. */
 static void controller_reset(struct nvme *n)
 {
 	n->generation++;
-	n->csts = 0;          /* not ready: the worker starts nothing new */
+	n->csts = 0;          /* not ready: no server starts anything new */
 	wait_idle(n);
 	memset(n->sq, 0, sizeof(n->sq));
 	memset(n->cq, 0, sizeof(n->cq));
 	n->naer = n->naen = 0;
-	n->rr = 0;
 	n->csts = 0;
 	n->intms = 0;
 	n->nsqa = n->ncqa = (uint16_t)(n->p.queues - 1);
@@ -1296,15 +1454,17 @@ static void write_cc(struct nvme *n, uint32_t val)
 	if (!(old & NVME_CC_EN) && (val & NVME_CC_EN)) {
 		if (!(n->csts & NVME_CSTS_CFS))
 			controller_enable(n);
-		pthread_cond_signal(&n->cond);
+		wake_all(n);
 	}
 	if ((val & NVME_CC_SHN_MASK) && !(old & NVME_CC_SHN_MASK)) {
-		/* Shutdown: the command under way finishes, nothing new is
+		/* Shutdown: the commands under way finish, nothing new is
 		 * fetched (serving() says no), the data reaches the disk. */
 		n->st.shutdowns++;
 		wait_idle(n);
-		if (fdatasync(n->p.fd) && errno != EINVAL)
-			pr_ratelimited(LOG_WARN, "%s: shutdown: flush failed: %s", n->name, strerror(errno));
+		int ret = disk_flush(&n->p.disk);
+
+		if (ret)
+			pr_ratelimited(LOG_WARN, "%s: shutdown: flush failed: %s", n->name, strerror(-ret));
 		n->csts = (n->csts & ~NVME_CSTS_SHST_MASK) | NVME_CSTS_SHST_COMPLETE;
 	} else if (!(val & NVME_CC_SHN_MASK)) {
 		n->csts &= ~NVME_CSTS_SHST_MASK;
@@ -1333,6 +1493,7 @@ static void write_doorbell(struct nvme *n, unsigned int db, uint32_t val)
 			return;
 		}
 		sq->tail = val;
+		wake(n, qid);
 	} else {
 		struct nvme_cq *cq = &n->cq[qid];
 
@@ -1345,8 +1506,11 @@ static void write_doorbell(struct nvme *n, unsigned int db, uint32_t val)
 			return;
 		}
 		cq->head = val;
+		/* Room in the CQ: the servers of the SQs that post there. */
+		for (unsigned int q = 0; q <= n->p.queues; q++)
+			if (n->sq[q].valid && n->sq[q].cqid == qid)
+				wake(n, q);
 	}
-	pthread_cond_signal(&n->cond);
 }
 
 static uint64_t cap_value(void)
@@ -1474,7 +1638,7 @@ static void config_written(struct pci_device *pdev, unsigned int offset, unsigne
 	n->master = master;
 	if (offset < n->msix_cap + 4 && offset + size > PCI_COMMAND)
 		msix_deliver_pending(n);
-	pthread_cond_signal(&n->cond);
+	wake_all(n);
 	pthread_mutex_unlock(&n->lock);
 }
 
@@ -1484,18 +1648,19 @@ static const struct pci_device_ops nvme_ops = {
 	.config_written = config_written,
 };
 
-/* --- the worker ------------------------------------------------------------ */
+/* --- the servers ----------------------------------------------------------- */
 
-static void *worker(void *arg)
+static void *server(void *arg)
 {
-	struct nvme *n = arg;
+	struct nvme_ctx *x = arg;
+	struct nvme *n = x->n;
 
 	pthread_mutex_lock(&n->lock);
 	while (!n->stop) {
 		/* DMA needs bus mastering: without it nothing is fetched. */
-		if (n->master && work_one(n))
+		if (n->master && work_one(x))
 			continue;
-		pthread_cond_wait(&n->cond, &n->lock);
+		pthread_cond_wait(&x->wake, &n->lock);
 	}
 	pthread_mutex_unlock(&n->lock);
 	return NULL;
@@ -1504,48 +1669,72 @@ static void *worker(void *arg)
 unsigned int nvme_poll(struct nvme *n)
 {
 	unsigned int done = 0;
+	bool progress = true;
 
 	pthread_mutex_lock(&n->lock);
-	while (n->master && work_one(n) && done < 100000)
-		done++;
+	/* Each SQ in turn, one unit of work each, as long as any has some. */
+	while (progress && done < 100000) {
+		progress = false;
+		for (unsigned int q = 0; q <= n->p.queues; q++) {
+			if (n->master && work_one(&n->ctx[q])) {
+				progress = true;
+				done++;
+			}
+		}
+	}
 	pthread_mutex_unlock(&n->lock);
 	return done;
 }
 
 /* --- life cycle ------------------------------------------------------------ */
 
-int nvme_open_disk(const char *path, bool read_only, int *fd, uint64_t *size)
+/* Server q's DMA context: the admin server uses the port it was given,
+ * every I/O server opens one of its own on the same endpoint. */
+static int ctx_init(struct nvme *n, unsigned int q)
 {
-	struct stat st;
-	int ret;
+	struct nvme_ctx *x = &n->ctx[q];
 
-	*fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (*fd < 0) {
-		ret = -errno;
-		pr_err("--nvme: cannot open '%s': %s", path, strerror(errno));
-		return ret;
+	x->n = n;
+	x->qid = q;
+	x->dma = n->p.dma;
+	x->dma.bytes_read = x->dma.bytes_written = x->dma.refused = x->dma.bounce_exhausted = 0;
+	if (q && n->p.dma.port) {
+		x->dma.port = viommu_port_open(n->p.dma.iommu, n->p.dma.endpoint);
+		if (!x->dma.port)
+			return -errno;
 	}
-	if (fstat(*fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		pr_err("--nvme: '%s' is not a regular file or block device", path);
-		ret = -EINVAL;
-		goto err;
+	x->buf = malloc(NVME_MAX_DATA);
+	if (!x->buf) {
+		if (q)
+			viommu_port_close(x->dma.port);
+		return -ENOMEM;
 	}
-	*size = (uint64_t)st.st_size;
-	if (S_ISBLK(st.st_mode) && ioctl(*fd, BLKGETSIZE64, size) < 0) {
-		ret = -errno;
-		pr_err("--nvme: '%s': cannot read its size: %s", path, strerror(errno));
-		goto err;
-	}
-	if (*size < 512 || *size % 512) {
-		pr_err("--nvme: '%s': size %" PRIu64 " is not a positive multiple of 512 bytes", path, *size);
-		ret = -EINVAL;
-		goto err;
-	}
+	pthread_cond_init(&x->wake, NULL);
 	return 0;
-err:
-	close(*fd);
-	*fd = -1;
-	return ret;
+}
+
+static void ctx_destroy(struct nvme *n, unsigned int q)
+{
+	struct nvme_ctx *x = &n->ctx[q];
+
+	if (!x->buf)
+		return;
+	pthread_cond_destroy(&x->wake);
+	free(x->buf);
+	x->buf = NULL;
+	if (q)
+		viommu_port_close(x->dma.port);   /* (the admin port is the caller's) */
+}
+
+static void nvme_free(struct nvme *n)
+{
+	for (unsigned int q = 0; q <= n->p.queues; q++)
+		ctx_destroy(n, q);
+	for (unsigned int q = 0; q < NVME_QUEUES; q++)
+		pthread_mutex_destroy(&n->cq_post[q]);
+	pthread_cond_destroy(&n->idle);
+	pthread_mutex_destroy(&n->lock);
+	free(n);
 }
 
 struct nvme *nvme_create(struct pci_bus *bus, unsigned int busnr, unsigned int slot,
@@ -1555,28 +1744,28 @@ struct nvme *nvme_create(struct pci_bus *bus, unsigned int busnr, unsigned int s
 	unsigned int msix;
 	int ret;
 
-	if (p->queues < 1 || p->queues > NVME_MAX_IO_QUEUES || p->size < 512) {
+	if (p->queues < 1 || p->queues > NVME_MAX_IO_QUEUES || p->disk.size < 512) {
 		errno = EINVAL;
 		return NULL;
 	}
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return NULL;
-	n->buf = malloc(NVME_MAX_DATA);
-	if (!n->buf) {
-		free(n);
-		errno = ENOMEM;
-		return NULL;
-	}
 	n->bus = bus;
 	n->p = *p;
-	n->nlbas = p->size >> NVME_LBA_SHIFT;
+	n->nlbas = p->disk.size >> NVME_LBA_SHIFT;
 	snprintf(n->name, sizeof(n->name), "nvme%u", p->index);
 	pthread_mutex_init(&n->lock, NULL);
-	pthread_cond_init(&n->cond, NULL);
+	for (unsigned int q = 0; q < NVME_QUEUES; q++)
+		pthread_mutex_init(&n->cq_post[q], NULL);
 	pthread_cond_init(&n->idle, NULL);
 	n->nsqa = n->ncqa = (uint16_t)(p->queues - 1);
 	n->feat_vwc = 1;
+	for (unsigned int q = 0; q <= p->queues; q++) {
+		ret = ctx_init(n, q);
+		if (ret)
+			goto err;
+	}
 
 	pci_device_init(&n->pci, n->name, NVME_VENDOR_ID, NVME_DEVICE_ID, NVME_CLASS_CODE,
 			NVME_VENDOR_ID, NVME_DEVICE_ID);
@@ -1603,23 +1792,35 @@ struct nvme *nvme_create(struct pci_bus *bus, unsigned int busnr, unsigned int s
 		goto err;
 	return n;
 err:
-	pthread_cond_destroy(&n->idle);
-	pthread_cond_destroy(&n->cond);
-	pthread_mutex_destroy(&n->lock);
-	free(n->buf);
-	free(n);
+	nvme_free(n);   /* (p->disk stays open: the caller's on failure) */
 	errno = -ret;
 	return NULL;
 }
 
 int nvme_start(struct nvme *n)
 {
-	int ret = pthread_create(&n->thread, NULL, worker, n);
+	unsigned int q;
+	int ret = 0;
 
-	if (ret)
-		return -ret;
+	for (q = 0; q <= n->p.queues; q++) {
+		ret = -pthread_create(&n->ctx[q].thread, NULL, server, &n->ctx[q]);
+		if (ret)
+			break;
+	}
 	n->started = true;
-	return 0;
+	if (ret) {
+		/* The servers that did start stop again. */
+		unsigned int started = q;
+
+		pthread_mutex_lock(&n->lock);
+		n->stop = true;
+		wake_all(n);
+		pthread_mutex_unlock(&n->lock);
+		for (q = 0; q < started; q++)
+			pthread_join(n->ctx[q].thread, NULL);
+		n->started = false;
+	}
+	return ret;
 }
 
 void nvme_stop(struct nvme *n)
@@ -1628,9 +1829,10 @@ void nvme_stop(struct nvme *n)
 		return;
 	pthread_mutex_lock(&n->lock);
 	n->stop = true;
-	pthread_cond_signal(&n->cond);
+	wake_all(n);
 	pthread_mutex_unlock(&n->lock);
-	pthread_join(n->thread, NULL);
+	for (unsigned int q = 0; q <= n->p.queues; q++)
+		pthread_join(n->ctx[q].thread, NULL);
 	n->started = false;
 }
 
@@ -1639,13 +1841,8 @@ void nvme_destroy(struct nvme *n)
 	if (!n)
 		return;
 	nvme_stop(n);
-	if (n->p.fd >= 0)
-		close(n->p.fd);
-	pthread_cond_destroy(&n->idle);
-	pthread_cond_destroy(&n->cond);
-	pthread_mutex_destroy(&n->lock);
-	free(n->buf);
-	free(n);
+	disk_close(&n->p.disk);
+	nvme_free(n);
 }
 
 struct pci_device *nvme_pci(struct nvme *n)
@@ -1667,5 +1864,21 @@ void nvme_stats(struct nvme *n, struct nvme_stats *out)
 {
 	pthread_mutex_lock(&n->lock);
 	*out = n->st;
+	pthread_mutex_unlock(&n->lock);
+}
+
+unsigned int nvme_io_queues(const struct nvme *n)
+{
+	return n->p.queues;
+}
+
+void nvme_queue_stats(struct nvme *n, unsigned int qid, struct nvme_queue_stats *out)
+{
+	if (qid < 1 || qid > n->p.queues) {
+		*out = (struct nvme_queue_stats){ 0 };
+		return;
+	}
+	pthread_mutex_lock(&n->lock);
+	*out = n->ctx[qid].st;
 	pthread_mutex_unlock(&n->lock);
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/disk.h"
 #include "vmm/dma.h"
 #include "vmm/pci.h"
 
@@ -18,10 +19,11 @@
  * and what is not: docs/nvme.md.
  *
  * Threads: register and doorbell accesses come from vCPU threads (BAR0
- * MMIO exits) under the controller's lock; commands run on the
- * controller's worker thread, one at a time, without the lock while they
- * touch guest memory or the disk.  A controller reset (CC.EN 1 -> 0) waits
- * for the command under way, so no DMA happens once the write returns.
+ * MMIO exits) under the controller's lock; commands run on a thread per
+ * submission queue (the admin SQ's, and I/O SQ q's), each with its own
+ * IOMMU port, without the lock while they touch guest memory or the disk.
+ * A controller reset (CC.EN 1 -> 0), a shutdown and Delete I/O SQ wait for
+ * the commands under way, so no DMA of theirs happens once they return.
  */
 #define NVME_MAX_IO_QUEUES 16
 #define NVME_MAX_SERIAL    20   /* Identify Controller SN: 20 ASCII bytes */
@@ -30,12 +32,11 @@ struct nvme;
 
 struct nvme_params {
 	unsigned int index;          /* nvme<index> in logs and reports */
-	int fd;                      /* the disk, owned by the controller from here on */
-	uint64_t size;               /* bytes, a multiple of 512 */
-	bool read_only;
+	struct disk disk;            /* owned by the controller from nvme_create on */
 	char serial[NVME_MAX_SERIAL + 1];
 	unsigned int queues;         /* I/O queue pairs offered, 1..NVME_MAX_IO_QUEUES */
-	struct dma_space dma;        /* memory, IOMMU, endpoint (BDF), bounce account */
+	struct dma_space dma;        /* memory, IOMMU, endpoint (BDF), bounce account; its port
+				      * is the admin thread's, each I/O thread opens its own */
 	int (*signal_msi)(void *opaque, uint64_t addr, uint32_t data);
 	void *msi_opaque;
 	/* A descriptor the driver built against the spec's rules (PRP offset,
@@ -47,19 +48,15 @@ struct nvme_params {
 	void *violation_opaque;
 };
 
-/* Open PATH[,ro] for a controller: fd and size.  0, or -errno after one
- * pr_err line. */
-int nvme_open_disk(const char *path, bool read_only, int *fd, uint64_t *size);
-
 /* Create the function and register it at bus `busnr`, slot `slot`.  On
- * failure: NULL, errno set, p->fd not closed. */
+ * failure: NULL, errno set, p->disk not closed. */
 struct nvme *nvme_create(struct pci_bus *bus, unsigned int busnr, unsigned int slot,
 			 const struct nvme_params *p);
 int nvme_start(struct nvme *n);
 void nvme_stop(struct nvme *n);
 void nvme_destroy(struct nvme *n);
-/* Without a worker thread (nvme_start not called): run every command the
- * doorbells announced, as the worker would, and return how many ran.  For
+/* Without the threads (nvme_start not called): run every command the
+ * doorbells announced, each SQ in turn, and return how many ran.  For
  * the unit tests and the fuzz target, which want determinism. */
 unsigned int nvme_poll(struct nvme *n);
 
@@ -79,5 +76,15 @@ struct nvme_stats {
 	uint64_t interrupts, resets, shutdowns;
 };
 void nvme_stats(struct nvme *n, struct nvme_stats *out);
+
+/* What one I/O submission queue's server did (queues 1..queues; they
+ * outlive Delete I/O SQ and controller resets, like struct nvme_stats). */
+struct nvme_queue_stats {
+	uint64_t commands, errors;        /* completed; errors: non-zero status */
+	uint64_t bytes_read, bytes_written;
+};
+/* Counters of I/O queue qid (1 <= qid <= nvme_io_queues(n)). */
+unsigned int nvme_io_queues(const struct nvme *n);
+void nvme_queue_stats(struct nvme *n, unsigned int qid, struct nvme_queue_stats *out);
 
 #endif

@@ -157,6 +157,19 @@ static void report_nvme(struct nvme *n, FILE *json)
 			s.flushes, s.write_zeroes, s.discards, s.bytes_read, s.bytes_written,
 			s.prp_lists, s.sgls, s.descriptor_errors, s.invalid_doorbells, s.fatal, s.io_queues_max, s.interrupts,
 			s.resets, s.shutdowns);
+	for (unsigned int q = 1; q <= nvme_io_queues(n); q++) {
+		struct nvme_queue_stats qs;
+
+		nvme_queue_stats(n, q, &qs);
+		pr_info("nvme: %s %s I/O queue %u: %" PRIu64 " commands (%" PRIu64 " errors), %" PRIu64
+			" B read, %" PRIu64 " B written", bdf.s, nvme_name(n), q, qs.commands, qs.errors,
+			qs.bytes_read, qs.bytes_written);
+		if (json)
+			fprintf(json, "{\"type\":\"nvme_queue\",\"bdf\":\"%s\",\"name\":\"%s\",\"qid\":%u,"
+				"\"commands\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"bytes_read\":%" PRIu64
+				",\"bytes_written\":%" PRIu64 "}\n", bdf.s, nvme_name(n), q, qs.commands,
+				qs.errors, qs.bytes_read, qs.bytes_written);
+	}
 }
 
 int report_write(struct machine *m, const struct vmm_config *cfg, FILE *json)

@@ -12,16 +12,10 @@
 
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <linux/falloc.h>
-#include <linux/fs.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 
@@ -93,8 +87,7 @@ static uint8_t do_rw(struct virtio_blk *blk, struct virtqueue *vq, const struct 
 		size_t n = len - done < chunk ? (size_t)(len - done) : chunk;
 		struct swiotlb_seg seg = { 0 };
 		uint8_t *buf = blk->bounce;
-		ssize_t r;
-		int ret = 0;
+		int ret = 0, io = 0;
 
 		if (staged) {
 			if (dma_seg_alloc(vq->dma, n, &seg))
@@ -104,62 +97,27 @@ static uint8_t do_rw(struct virtio_blk *blk, struct virtqueue *vq, const struct 
 		if (is_write) {
 			ret = staged ? vq_elem_bounce_in(vq, e, from + done, &seg, n)
 				     : vq_elem_read(vq, e, from + done, buf, n);
-			r = ret ? 0 : pwrite(blk->fd, buf, n, (off_t)(pos + done));
+			if (!ret)
+				io = disk_pwrite(&blk->disk, pos + done, buf, n);
 		} else {
-			r = pread(blk->fd, buf, n, (off_t)(pos + done));
-			if (r == (ssize_t)n)
+			io = disk_pread(&blk->disk, pos + done, buf, n);
+			if (!io)
 				ret = staged ? vq_elem_bounce_out(vq, e, done, &seg, n)
 					     : vq_elem_write(vq, e, done, buf, n);
-			if (r == (ssize_t)n && !ret)
+			if (!io && !ret)
 				*written += (uint32_t)n;
 		}
 		swiotlb_seg_free(&seg);
 		if (ret)
 			return VIRTIO_BLK_S_IOERR;
-		if (r != (ssize_t)n) {
+		if (io) {
 			pr_ratelimited(LOG_WARN, "virtio-blk: %s at %llu: %s", is_write ? "write" : "read",
-				       (unsigned long long)(pos + done), r < 0 ? strerror(errno) : "short");
+				       (unsigned long long)(pos + done), strerror(-io));
 			return VIRTIO_BLK_S_IOERR;
 		}
 		done += n;
 	}
 	return VIRTIO_BLK_S_OK;
-}
-
-/* Deallocate [off, off + len) (reads as zeroes afterwards): 0 or -errno. */
-static int punch_hole(struct virtio_blk *blk, uint64_t off, uint64_t len)
-{
-	uint64_t range[2] = { off, len };
-
-	if (blk->is_bdev)
-		return ioctl(blk->fd, BLKDISCARD, range) ? -errno : 0;
-	return fallocate(blk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
-			 (off_t)len) ? -errno : 0;
-}
-
-/* Make [off, off + len) read as zeroes, keeping it allocated: the
- * filesystem's or device's own way, else by writing zeroes. */
-static int zero_range(struct virtio_blk *blk, uint64_t off, uint64_t len)
-{
-	static const uint8_t zeroes[65536];
-	uint64_t range[2] = { off, len };
-	int ret = blk->is_bdev ? ioctl(blk->fd, BLKZEROOUT, range)
-			       : fallocate(blk->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-					   (off_t)off, (off_t)len);
-
-	if (ret == 0)
-		return 0;
-	if (errno != EOPNOTSUPP && errno != ENOTTY && errno != EINVAL)
-		return -errno;
-	for (uint64_t done = 0; done < len;) {
-		size_t n = len - done < sizeof(zeroes) ? (size_t)(len - done) : sizeof(zeroes);
-		ssize_t w = pwrite(blk->fd, zeroes, n, (off_t)(off + done));
-
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		done += (uint64_t)w;
-	}
-	return 0;
 }
 
 /*
@@ -205,15 +163,12 @@ static uint8_t discard_write_zeroes(struct virtio_blk *blk, struct virtqueue *vq
 		if (!len)
 			continue;
 		if (discard) {
-			ret = punch_hole(blk, off, len);
+			ret = disk_discard(&blk->disk, off, len);
 			if (ret == -EOPNOTSUPP || ret == -ENOTTY)
 				ret = 0;
-		} else if (le32toh(r[i].flags) & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) {
-			ret = punch_hole(blk, off, len);
-			if (ret)
-				ret = zero_range(blk, off, len);
 		} else {
-			ret = zero_range(blk, off, len);
+			ret = disk_write_zeroes(&blk->disk, off, len,
+						le32toh(r[i].flags) & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
 		}
 		if (ret) {
 			pr_ratelimited(LOG_WARN, "virtio-blk: %s at %llu: %s",
@@ -255,7 +210,7 @@ static uint8_t handle(struct virtio_blk *blk, struct virtqueue *vq, const struct
 		return do_rw(blk, vq, e, type == VIRTIO_BLK_T_OUT, pos << SECTOR_SHIFT, len, written);
 	case VIRTIO_BLK_T_FLUSH:
 		blk->flushes++;
-		return fdatasync(blk->fd) == 0 || errno == EINVAL ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		return disk_flush(&blk->disk) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
 		if (blk->read_only)
@@ -277,6 +232,9 @@ static uint8_t handle(struct virtio_blk *blk, struct virtqueue *vq, const struct
 	}
 }
 
+/* A queue run holds only its own queue's lock: the counters and
+ * blk->bounce that the queues share are safe because the transport's one
+ * I/O thread runs all of them (virtio-blk has no threads of its own). */
 static void blk_notify(struct virtio_dev *vd, unsigned int q)
 {
 	struct virtio_blk *blk = vd->priv;
@@ -319,8 +277,6 @@ int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int 
 		      struct virtio_host *host, struct viommu *iommu, const char *path, bool ro,
 		      unsigned int queues)
 {
-	struct stat st;
-	uint64_t size;
 	int ret;
 
 	memset(blk, 0, sizeof(*blk));
@@ -328,30 +284,10 @@ int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int 
 	blk->ops = blk_ops;
 	blk->ops.num_queues = queues < 1 ? 1 : queues > VIRTIO_BLK_MAX_QUEUES ? VIRTIO_BLK_MAX_QUEUES
 									      : queues;
-	blk->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (blk->fd < 0) {
-		pr_err("cannot open disk '%s': %s", path, strerror(errno));
-		return -errno;
-	}
-	if (fstat(blk->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		pr_err("disk '%s' is not a regular file or block device", path);
-		ret = -EINVAL;
-		goto err;
-	}
-	blk->is_bdev = S_ISBLK(st.st_mode);
-	size = (uint64_t)st.st_size;
-	if (S_ISBLK(st.st_mode) && ioctl(blk->fd, BLKGETSIZE64, &size) < 0) {
-		pr_err("disk '%s': cannot read its size: %s", path, strerror(errno));
-		ret = -errno;
-		goto err;
-	}
-	if (size < 512 || size % 512) {
-		pr_err("disk '%s': size %llu is not a positive multiple of 512 bytes", path,
-		       (unsigned long long)size);
-		ret = -EINVAL;
-		goto err;
-	}
-	blk->capacity = size >> SECTOR_SHIFT;
+	ret = disk_open(&blk->disk, path, ro, "--disk");
+	if (ret)
+		return ret;
+	blk->capacity = blk->disk.size >> SECTOR_SHIFT;
 	snprintf(blk->serial, sizeof(blk->serial), "vmm-disk-%u", slot);
 	ret = virtio_pci_init(&blk->vd, bus, slot, host, iommu, &blk->ops, blk);
 	if (ret) {
@@ -361,14 +297,12 @@ int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int 
 	return 0;
 err:
 	free(blk->bounce);
-	close(blk->fd);
-	blk->fd = -1;
+	disk_close(&blk->disk);
 	return ret;
 }
 
 void virtio_blk_destroy(struct virtio_blk *blk)
 {
 	free(blk->bounce);
-	if (blk->fd >= 0)
-		close(blk->fd);
+	disk_close(&blk->disk);
 }

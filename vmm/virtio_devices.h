@@ -5,15 +5,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/disk.h"
 #include "vmm/virtio_pci.h"
 
 /* virtio-blk: a raw image file (or block device). */
 struct virtio_blk {
 	struct virtio_dev vd;
 	struct virtio_dev_ops ops;  /* the queue count is the device's */
-	int fd;
+	struct disk disk;
 	bool read_only;
-	bool is_bdev;              /* a block device, not a file */
 	uint64_t capacity;         /* 512-byte sectors */
 	char serial[21];
 	uint8_t *bounce;           /* BLK_BOUNCE bytes of staging for request data

@@ -83,8 +83,7 @@ static void deliver_faults(struct virtio_iommu *vi)
 		uint32_t written = 0;
 
 		/* No buffer: the event stays queued (bounded) in viommu.  A
-		 * broken queue is reported below: this is also reached from
-		 * iommu_kicked(), after which the transport does not look. */
+		 * broken queue is reported below (and by virtio_run_queue). */
 		if (vq_pop(vq, &e) != 1)
 			break;
 		if (!viommu_pop_fault(vi->viommu, &f))
@@ -113,9 +112,11 @@ static void iommu_notify(struct virtio_dev *vd, unsigned int q)
 		deliver_faults(vi);
 }
 
+/* Faults queued by a translation: delivered as a run of the event queue
+ * (its lock, and the transport's checks that the queue may be served). */
 static void iommu_kicked(struct virtio_dev *vd)
 {
-	deliver_faults(vd->priv);
+	virtio_run_queue(vd, EVENTQ, false);
 }
 
 static void iommu_reset(struct virtio_dev *vd)

@@ -180,7 +180,10 @@ static void wake_pair(struct virtio_net *net, unsigned int i)
 		pr_ratelimited(LOG_WARN, "virtio-net: wake queue pair %u: %s", i, strerror(errno));
 }
 
-/* Pairs [0, n) carry traffic; the backend gives frames to those only. */
+/* Pairs [0, n) carry traffic; the backend gives frames to those only.
+ * From the control queue's run or a reset (so never twice at once).  A
+ * pair past n drops the frame it holds itself (rx_run), under its own
+ * queue's lock: each pair is woken to look. */
 static void set_pairs(struct virtio_net *net, unsigned int n)
 {
 	struct net_backend *be = net->be;
@@ -195,38 +198,41 @@ static void set_pairs(struct virtio_net *net, unsigned int n)
 				pr_ratelimited(LOG_WARN, "virtio-net: TAP %s: cannot %s queue %u: %s", be->name,
 					       on ? "attach" : "detach", i, strerror(-ret));
 		}
-		if (!on && net->pair[i].rx_pending) {
-			/* 5.1.6.5.5: nothing on receive queues past the new count. */
-			net->pair[i].rx_pending = false;
-			net->pair[i].rx.drops++;
-		}
-		wake_pair(net, i);
 	}
-	net->curr_pairs = n;
+	atomic_store(&net->curr_pairs, n);
 	if (n > net->most_pairs)
 		net->most_pairs = n;
+	for (unsigned int i = 0; i < net->max_pairs; i++)
+		wake_pair(net, i);
 }
 
-/* The backend's offloads follow what the driver negotiated. */
+/* The backend's offloads follow what the driver negotiated (fixed from
+ * FEATURES_OK to the next reset): set once, by the first RX run of any
+ * pair; the others see offload_set. */
 static void sync_offloads(struct virtio_net *net)
 {
 	struct net_backend *be = net->be;
 	uint64_t f = net->vd.driver_features;
 	int ret;
 
+	if (atomic_load_explicit(&net->offload_set, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&net->lock);
 	if (net->offload_set && net->offload_features == f)
-		return;
+		goto out;
 	net->offload_features = f;
-	net->offload_set = true;
-	if (!be->set_offload)
-		return;
-	ret = be->set_offload(be, virtio_net_tap_offloads(f));
-	if (ret) {
-		/* Without offloads the TAP segments and checksums itself. */
-		pr_ratelimited(LOG_WARN, "virtio-net: TAP %s: offloads %#x refused (%s): none used",
-			       be->name, virtio_net_tap_offloads(f), strerror(-ret));
-		be->set_offload(be, 0);
+	if (be->set_offload) {
+		ret = be->set_offload(be, virtio_net_tap_offloads(f));
+		if (ret) {
+			/* Without offloads the TAP segments and checksums itself. */
+			pr_ratelimited(LOG_WARN, "virtio-net: TAP %s: offloads %#x refused (%s): none used",
+				       be->name, virtio_net_tap_offloads(f), strerror(-ret));
+			be->set_offload(be, 0);
+		}
 	}
+	atomic_store_explicit(&net->offload_set, true, memory_order_release);
+out:
+	pthread_mutex_unlock(&net->lock);
 }
 
 /* ---- receive ------------------------------------------------------------ */
@@ -260,7 +266,7 @@ static enum rx_result rx_deliver(struct virtio_net *net, struct virtio_net_pair 
 		return RX_DROPPED;
 	/* Gather: whole buffers, in ring order, until the frame fits. */
 	while (have < need) {
-		struct vq_elem *e = p->elem;
+		struct vq_elem *e = p->rx_elem;
 		struct net_rx_buf *b;
 
 		if (nbufs == max_bufs) {
@@ -330,7 +336,7 @@ static bool rx_read(struct virtio_net *net, struct virtio_net_pair *p)
 			if (errno != EAGAIN && errno != EINTR) {
 				pr_ratelimited(LOG_WARN, "virtio-net: TAP %s queue %u: %s: not read any more",
 					       net->be->name, p->index, strerror(errno));
-				p->backend_failed = true;
+				atomic_store(&p->backend_failed, true);
 			}
 			return false;
 		}
@@ -347,8 +353,14 @@ static void rx_run(struct virtio_net *net, struct virtio_net_pair *p, unsigned i
 	struct virtqueue *vq = &net->vd.vq[q];
 	bool used = false;
 
-	if (p->index >= net->curr_pairs)
+	if (p->index >= atomic_load(&net->curr_pairs)) {
+		if (p->rx_pending) {
+			/* 5.1.6.5.5: nothing on receive queues past the count. */
+			p->rx_pending = false;
+			p->rx.drops++;
+		}
 		return;
+	}
 	for (unsigned int budget = NET_BUDGET; budget && !vq->broken; budget--) {
 		enum rx_result r;
 
@@ -431,8 +443,8 @@ static void tx_run(struct virtio_net *net, struct virtio_net_pair *p, unsigned i
 
 	if (p->tx_pending && !tx_flush(net, p, vq))
 		return;   /* the pair's thread waits until the backend takes it */
-	while (budget && vq_pop(vq, p->elem) == 1) {
-		int ret = tx_take(net, p, vq, p->elem);
+	while (budget && vq_pop(vq, p->tx_elem) == 1) {
+		int ret = tx_take(net, p, vq, p->tx_elem);
 
 		budget--;
 		if (!ret)
@@ -441,17 +453,17 @@ static void tx_run(struct virtio_net *net, struct virtio_net_pair *p, unsigned i
 			/* Backpressure, not a drop: keep the snapshot and its
 			 * chain, and stop taking frames the backend cannot take. */
 			p->tx_pending = true;
-			p->tx_head = p->elem->head;
+			p->tx_head = p->tx_elem->head;
 			break;
 		}
 		if (ret) {
 			p->tx.drops++;
 			if (ret == -EINVAL)
 				pr_ratelimited(LOG_WARN, "virtio-net: TX queue %u: malformed frame of %llu "
-					       "bytes dropped", q, (unsigned long long)p->elem->readable);
+					       "bytes dropped", q, (unsigned long long)p->tx_elem->readable);
 		}
 		/* A TX buffer is returned with nothing written into it. */
-		if (vq_push(vq, p->elem->head, 0))
+		if (vq_push(vq, p->tx_elem->head, 0))
 			break;
 		used = true;
 	}
@@ -497,7 +509,9 @@ static uint8_t ctrl_command(struct virtio_net *net, struct virtqueue *vq, const 
 		if (cmd[1] != VIRTIO_NET_CTRL_MAC_ADDR_SET || !has(net, VIRTIO_NET_F_CTRL_MAC_ADDR) ||
 		    len != sizeof(net->mac))
 			return VIRTIO_NET_ERR;
+		pthread_mutex_lock(&net->lock);   /* a vCPU may be reading the config */
 		memcpy(net->mac, data, sizeof(net->mac));
+		pthread_mutex_unlock(&net->lock);
 		return VIRTIO_NET_OK;
 	default:
 		/* RX modes, MAC tables, VLANs, announcements, guest offloads:
@@ -572,7 +586,9 @@ static void net_read_config(struct virtio_dev *vd, unsigned int offset, void *bu
 	struct virtio_net_config cfg;
 
 	memset(&cfg, 0, sizeof(cfg));
+	pthread_mutex_lock(&net->lock);   /* the control queue may be setting it */
 	memcpy(cfg.mac, net->mac, sizeof(cfg.mac));
+	pthread_mutex_unlock(&net->lock);
 	cfg.status = htole16(VIRTIO_NET_S_LINK_UP);
 	cfg.max_virtqueue_pairs = htole16((uint16_t)net->max_pairs);
 	cfg.mtu = htole16(net->mtu);
@@ -580,11 +596,15 @@ static void net_read_config(struct virtio_dev *vd, unsigned int offset, void *bu
 		memcpy(buf, (uint8_t *)&cfg + offset, len);
 }
 
+/* state_lock exclusive: no queue of any pair runs. */
 static void net_reset(struct virtio_dev *vd)
 {
 	struct virtio_net *net = vd->priv;
 
+	pthread_mutex_lock(&net->lock);
 	memcpy(net->mac, net->mac_default, sizeof(net->mac));
+	net->offload_set = false;
+	pthread_mutex_unlock(&net->lock);
 	for (unsigned int i = 0; i < net->max_pairs; i++) {
 		struct virtio_net_pair *p = &net->pair[i];
 
@@ -599,16 +619,37 @@ static void net_reset(struct virtio_dev *vd)
 		}
 	}
 	set_pairs(net, 1);
-	net->offload_set = false;
 }
 
-/* Should pair p's thread wait for a frame of its backend queue? */
+/* Should pair p's thread wait for a frame of its backend queue?  Its
+ * receive queue held (virtio_queue_lock). */
 static bool rx_wants_frames(struct virtio_net *net, struct virtio_net_pair *p)
 {
 	unsigned int q = 2 * p->index, i;
 
-	return p->index < net->curr_pairs && !p->rx_pending && !p->backend_failed &&
-	       queue_role(net, q, &i) == NET_RX && virtio_queue_ready(&net->vd, q);
+	return p->index < atomic_load(&net->curr_pairs) && !p->rx_pending &&
+	       !atomic_load(&p->backend_failed) && queue_role(net, q, &i) == NET_RX &&
+	       virtio_queue_ready(&net->vd, q);
+}
+
+/* What pair p's thread polls its backend queue for. */
+static short backend_events(struct virtio_net *net, struct virtio_net_pair *p)
+{
+	struct virtio_dev *vd = &net->vd;
+	unsigned int rxq = 2 * p->index, txq = rxq + 1;
+	short events = 0;
+
+	/* Frames wait in the backend while the ring has no room; a frame
+	 * for a full backend waits for room there. */
+	virtio_queue_lock(vd, rxq);
+	if (rx_wants_frames(net, p))
+		events |= POLLIN;
+	virtio_queue_unlock(vd, rxq);
+	virtio_queue_lock(vd, txq);
+	if (p->tx_pending && !atomic_load(&p->backend_failed))
+		events |= POLLOUT;
+	virtio_queue_unlock(vd, txq);
+	return events;
 }
 
 static bool drain(int fd)
@@ -632,12 +673,7 @@ static void *pair_thread(void *arg)
 	};
 
 	for (;;) {
-		pthread_mutex_lock(&vd->lock);
-		/* Frames wait in the backend while the ring has no room; a
-		 * frame for a full backend waits for room there. */
-		pfd[3].events = (short)((rx_wants_frames(net, p) ? POLLIN : 0) |
-					(p->tx_pending && !p->backend_failed ? POLLOUT : 0));
-		pthread_mutex_unlock(&vd->lock);
+		pfd[3].events = backend_events(net, p);
 		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -655,14 +691,48 @@ static void *pair_thread(void *arg)
 		if (pfd[3].revents & POLLIN) {
 			virtio_run_queue(vd, rxq, false);
 		} else if (pfd[3].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			pthread_mutex_lock(&vd->lock);
 			pr_ratelimited(LOG_WARN, "virtio-net: TAP %s queue %u went away", net->be->name,
 				       p->index);
-			p->backend_failed = true;
-			pthread_mutex_unlock(&vd->lock);
+			atomic_store(&p->backend_failed, true);
 		}
 	}
 	return NULL;
+}
+
+/* The pair's queues back on the device's dma_space, its port closed.
+ * Its thread is not running. */
+static void pair_dma_put(struct virtio_net *net, struct virtio_net_pair *p)
+{
+	if (!p->dma_own)
+		return;
+	pthread_rwlock_wrlock(&net->vd.state_lock);
+	net->vd.vq[2 * p->index].dma = net->vd.vq[2 * p->index + 1].dma = &net->vd.dma;
+	pthread_rwlock_unlock(&net->vd.state_lock);
+	if (p->dma.port)
+		dma_detach_iommu(&p->dma);
+	p->dma_own = false;
+}
+
+/* Before the pair's thread starts: a dma_space of its own, like the
+ * device's (same endpoint, IOMMU and bounce account, which is
+ * thread-safe) with a port of its own on the IOMMU. */
+static int pair_dma_get(struct virtio_net *net, struct virtio_net_pair *p)
+{
+	const struct dma_space *d = &net->vd.dma;
+
+	p->dma = (struct dma_space){ .mem = d->mem, .iommu = d->iommu, .endpoint = d->endpoint,
+				     .bounce = d->bounce };
+	if (d->port) {
+		int ret = dma_attach_iommu(&p->dma, d->iommu);
+
+		if (ret)
+			return ret;
+	}
+	pthread_rwlock_wrlock(&net->vd.state_lock);
+	net->vd.vq[2 * p->index].dma = net->vd.vq[2 * p->index + 1].dma = &p->dma;
+	pthread_rwlock_unlock(&net->vd.state_lock);
+	p->dma_own = true;
+	return 0;
 }
 
 static void net_stop(struct virtio_dev *vd)
@@ -672,11 +742,13 @@ static void net_stop(struct virtio_dev *vd)
 
 	if (write(net->stop_fd, &one, sizeof(one)) != sizeof(one))
 		pr_warn("virtio-net: cannot stop the queue threads");
-	for (unsigned int i = 0; i < net->max_pairs; i++)
+	for (unsigned int i = 0; i < net->max_pairs; i++) {
 		if (net->pair[i].thread_started) {
 			pthread_join(net->pair[i].thread, NULL);
 			net->pair[i].thread_started = false;
 		}
+		pair_dma_put(net, &net->pair[i]);
+	}
 }
 
 static int net_start(struct virtio_dev *vd)
@@ -684,8 +756,10 @@ static int net_start(struct virtio_dev *vd)
 	struct virtio_net *net = vd->priv;
 
 	for (unsigned int i = 0; i < net->max_pairs; i++) {
-		int ret = -pthread_create(&net->pair[i].thread, NULL, pair_thread, &net->pair[i]);
+		int ret = pair_dma_get(net, &net->pair[i]);
 
+		if (!ret)
+			ret = -pthread_create(&net->pair[i].thread, NULL, pair_thread, &net->pair[i]);
 		if (ret) {
 			net_stop(vd);
 			return ret;
@@ -716,11 +790,12 @@ static void free_pairs(struct virtio_net *net)
 
 		free(p->rx_buf);
 		free(p->tx_buf);
-		free(p->elem);
+		free(p->rx_elem);
+		free(p->tx_elem);
 		free(p->bufs);
 		free(p->pieces);
 		p->rx_buf = p->tx_buf = NULL;
-		p->elem = NULL;
+		p->rx_elem = p->tx_elem = NULL;
 		p->bufs = NULL;
 		p->pieces = NULL;
 	}
@@ -734,6 +809,7 @@ int virtio_net_create(struct virtio_net *net, struct pci_bus *bus, unsigned int 
 
 	memset(net, 0, sizeof(*net));
 	net->stop_fd = -1;
+	pthread_mutex_init(&net->lock, NULL);
 	if (!be->queues || be->queues > VIRTIO_NET_MAX_PAIRS)
 		return -EINVAL;
 	net->be = be;
@@ -752,10 +828,11 @@ int virtio_net_create(struct virtio_net *net, struct pci_bus *bus, unsigned int 
 		p->index = i;
 		p->rx_buf = malloc(VIRTIO_NET_BUF_SIZE);
 		p->tx_buf = malloc(VIRTIO_NET_BUF_SIZE);
-		p->elem = malloc(sizeof(*p->elem));
+		p->rx_elem = malloc(sizeof(*p->rx_elem));
+		p->tx_elem = malloc(sizeof(*p->tx_elem));
 		p->bufs = calloc(NET_QUEUE_SIZE, sizeof(*p->bufs));
 		p->pieces = calloc(NET_RX_PIECES, sizeof(*p->pieces));
-		if (!p->rx_buf || !p->tx_buf || !p->elem || !p->bufs || !p->pieces) {
+		if (!p->rx_buf || !p->tx_buf || !p->rx_elem || !p->tx_elem || !p->bufs || !p->pieces) {
 			ret = -ENOMEM;
 			goto err;
 		}
@@ -777,6 +854,7 @@ err:
 void virtio_net_destroy(struct virtio_net *net)
 {
 	free_pairs(net);
+	pthread_mutex_destroy(&net->lock);
 	if (net->stop_fd >= 0)
 		close(net->stop_fd);
 	net->stop_fd = -1;
@@ -785,8 +863,10 @@ void virtio_net_destroy(struct virtio_net *net)
 void virtio_net_stats(struct virtio_net *net, unsigned int pair, struct virtio_net_queue_stats *rx,
 		      struct virtio_net_queue_stats *tx)
 {
-	pthread_mutex_lock(&net->vd.lock);
+	virtio_queue_lock(&net->vd, 2 * pair);
 	*rx = net->pair[pair].rx;
+	virtio_queue_unlock(&net->vd, 2 * pair);
+	virtio_queue_lock(&net->vd, 2 * pair + 1);
 	*tx = net->pair[pair].tx;
-	pthread_mutex_unlock(&net->vd.lock);
+	virtio_queue_unlock(&net->vd, 2 * pair + 1);
 }

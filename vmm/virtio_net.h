@@ -3,6 +3,7 @@
 #define VMM_VIRTIO_NET_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,13 @@
  * queue runs on the transport's I/O thread.  Every frame byte moves
  * through vmm/dma.c: a TX frame is one snapshot of the guest's buffers, an
  * RX frame is written only once all of its destination translates.
+ *
+ * The pairs run at the same time: a queue run holds the transport's
+ * state_lock shared and its own queue's lock (vmm/virtio_pci.h).  What a
+ * queue keeps is under its queue lock; what the pairs and the control
+ * queue share is atomic or under virtio_net.lock (taken after a queue
+ * lock, before msix_lock); a reset holds state_lock exclusive and may
+ * touch everything.
  */
 #define VIRTIO_NET_MAX_PAIRS 8
 #define VIRTIO_NET_HDR_LEN   12          /* struct virtio_net_hdr_mrg_rxbuf (VERSION_1) */
@@ -53,31 +61,56 @@ struct virtio_net_pair {
 	unsigned int index;
 	pthread_t thread;
 	bool thread_started;
+	/* The pair's own way to guest memory while its thread runs (its own
+	 * IOMMU port: a port is used by one thread at a time); the queues
+	 * use the device's dma otherwise (vq->dma says which). */
+	struct dma_space dma;
+	bool dma_own;               /* dma is set up and the pair's queues use it */
+	/* Its backend queue gave an error: not read or polled any more.
+	 * Set by the pair's thread, read by it. */
+	_Atomic bool backend_failed;
+	/* Receive queue's lock (vq_lock[2 * index]): */
 	bool rx_pending;            /* rx_buf holds a frame the queue has no room for yet */
-	bool backend_failed;        /* its backend queue gave an error: not polled any more */
-	bool tx_pending;            /* tx_buf holds a frame the backend could not take yet */
-	uint16_t tx_head;           /* ... and its chain, to complete once it is sent */
-	size_t rx_len, tx_len;
-	uint8_t *rx_buf, *tx_buf;   /* VIRTIO_NET_BUF_SIZE each */
-	struct vq_elem *elem;
+	size_t rx_len;
+	uint8_t *rx_buf;            /* VIRTIO_NET_BUF_SIZE */
 	struct net_rx_buf *bufs;    /* the buffers one RX frame is gathered in */
 	struct net_piece *pieces;   /* and their device-writable pieces */
-	struct virtio_net_queue_stats rx, tx;
+	struct vq_elem *rx_elem;
+	struct virtio_net_queue_stats rx;
+	/* Transmit queue's lock (vq_lock[2 * index + 1]): */
+	bool tx_pending;            /* tx_buf holds a frame the backend could not take yet */
+	uint16_t tx_head;           /* ... and its chain, to complete once it is sent */
+	size_t tx_len;
+	uint8_t *tx_buf;            /* VIRTIO_NET_BUF_SIZE */
+	struct vq_elem *tx_elem;
+	struct virtio_net_queue_stats tx;
 };
 
 struct virtio_net {
 	struct virtio_dev vd;
 	struct virtio_dev_ops ops;  /* the queue count is the device's */
 	struct net_backend *be;
-	unsigned int max_pairs, curr_pairs;
-	unsigned int most_pairs;    /* the most the driver ever enabled (for the report) */
-	uint8_t mac[6], mac_default[6];
+	unsigned int max_pairs;
+	uint8_t mac_default[6];
 	uint16_t mtu;
-	uint64_t offload_features;  /* driver features the backend's offloads were set for */
-	bool offload_set;
 	int stop_fd;
 	struct virtio_net_pair pair[VIRTIO_NET_MAX_PAIRS];
+
+	/* Pairs carrying traffic: written by the control queue's run (and a
+	 * reset), read by the pairs' runs: atomic. */
+	_Atomic unsigned int curr_pairs;
+	/* Control queue's lock (or a reset); read by the report after stop: */
+	unsigned int most_pairs;    /* the most the driver ever enabled (for the report) */
 	uint64_t ctrl_ok, ctrl_err;
+	/* be->attached[] and be->enable_queue: only set_pairs(), which runs
+	 * under the control queue's lock or in a reset. */
+
+	/* The pairs' runs, the control queue and the vCPUs (config reads)
+	 * share these: */
+	pthread_mutex_t lock;
+	uint8_t mac[6];             /* lock */
+	uint64_t offload_features;  /* lock: driver features the backend's offloads were set for */
+	_Atomic bool offload_set;   /* set under lock once they are; cleared by a reset */
 };
 
 /* A device on be (be->queues pairs), in `slot`.  0 or -errno. */

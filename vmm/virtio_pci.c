@@ -38,15 +38,14 @@ static uint16_t msix_vector_or_none(const struct virtio_dev *vd, uint32_t v)
 	return v < msix_table_size(vd) ? (uint16_t)v : VIRTIO_MSI_NO_VECTOR;
 }
 
-static uint16_t msix_control(const struct virtio_dev *vd)
+/* Deliver (or leave pending) MSI-X vector v.  msix_lock held (so that
+ * an unmask on a vCPU and this decision on a queue thread are ordered),
+ * and state_lock either way (bus_master).  The message is sent with the
+ * lock held: once a vCPU's mask write returns, no message of the vector
+ * is on its way. */
+static void msix_fire_locked(struct virtio_dev *vd, uint16_t v)
 {
-	return pci_get_word(&vd->pci, msix_cap_offset(vd) + 2);
-}
-
-/* Deliver (or leave pending) MSI-X vector v.  Device lock held. */
-static void msix_fire(struct virtio_dev *vd, uint16_t v)
-{
-	uint16_t ctrl = msix_control(vd);
+	uint16_t ctrl = vd->msix_ctrl;
 	struct msix_entry *e;
 
 	if (v >= msix_table_size(vd))
@@ -60,20 +59,28 @@ static void msix_fire(struct virtio_dev *vd, uint16_t v)
 		vd->msix_pending |= 1u << v;
 		return;
 	}
-	vd->interrupts++;
+	atomic_fetch_add_explicit(&vd->interrupts, 1, memory_order_relaxed);
 	vd->host->signal_msi(vd->host->opaque, ((uint64_t)e->addr_hi << 32) | e->addr_lo, e->data);
 }
 
+static void msix_fire(struct virtio_dev *vd, uint16_t v)
+{
+	pthread_mutex_lock(&vd->msix_lock);
+	msix_fire_locked(vd, v);
+	pthread_mutex_unlock(&vd->msix_lock);
+}
+
+/* msix_lock held. */
 static void msix_deliver_pending(struct virtio_dev *vd)
 {
-	uint16_t ctrl = msix_control(vd);
+	uint16_t ctrl = vd->msix_ctrl;
 
 	if (!(ctrl & MSIX_CTRL_ENABLE) || (ctrl & MSIX_CTRL_MASKALL) || !vd->bus_master)
 		return;
 	for (unsigned int v = 0; v < msix_table_size(vd); v++) {
 		if ((vd->msix_pending & (1u << v)) && !(vd->msix[v].ctrl & MSIX_ENTRY_MASKED)) {
 			vd->msix_pending &= ~(1u << v);
-			msix_fire(vd, (uint16_t)v);
+			msix_fire_locked(vd, (uint16_t)v);
 		}
 	}
 }
@@ -81,26 +88,28 @@ static void msix_deliver_pending(struct virtio_dev *vd)
 void virtio_queue_interrupt(struct virtio_dev *vd, unsigned int q)
 {
 	if (vq_should_notify(&vd->vq[q])) {
-		vd->isr |= 1;
+		atomic_fetch_or(&vd->isr, 1);
 		msix_fire(vd, vd->vq[q].msix_vector);
 	}
 }
 
 void virtio_config_interrupt(struct virtio_dev *vd)
 {
-	vd->isr |= VIRTIO_PCI_ISR_CONFIG;
-	vd->config_generation++;
+	atomic_fetch_or(&vd->isr, VIRTIO_PCI_ISR_CONFIG);
+	atomic_fetch_add(&vd->config_generation, 1);
 	msix_fire(vd, vd->msix_config);
 }
 
 void virtio_needs_reset(struct virtio_dev *vd, const char *why)
 {
-	if (vd->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+	/* Several queue runs may get here at once: one of them reports. */
+	uint8_t was = atomic_fetch_or(&vd->status, VIRTIO_CONFIG_S_NEEDS_RESET);
+
+	if (was & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	pr_ratelimited(LOG_WARN, "%s (%s): %s: device needs reset", vd->ops->name,
 		       pci_bdf_str(pci_device_bdf(&vd->pci)).s, why);
-	vd->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	if (vd->status & VIRTIO_CONFIG_S_DRIVER_OK)
+	if (was & VIRTIO_CONFIG_S_DRIVER_OK)
 		virtio_config_interrupt(vd);
 }
 
@@ -126,7 +135,8 @@ static void notify_all_queues(struct virtio_dev *vd)
 		virtio_kick(vd);
 }
 
-/* Everything the driver set is forgotten; the device model resets too. */
+/* Everything the driver set is forgotten; the device model resets too.
+ * state_lock exclusive: no queue run is in flight, none starts. */
 static void device_reset(struct virtio_dev *vd)
 {
 	if (vd->ops->reset)
@@ -139,7 +149,9 @@ static void device_reset(struct virtio_dev *vd)
 	vd->isr = 0;
 	vd->queue_select = 0;
 	vd->msix_config = VIRTIO_MSI_NO_VECTOR;
+	pthread_mutex_lock(&vd->msix_lock);
 	vd->msix_pending = 0;
+	pthread_mutex_unlock(&vd->msix_lock);
 	vd->resets++;
 }
 
@@ -263,27 +275,44 @@ static void common_write(struct virtio_dev *vd, unsigned int off, unsigned int s
 
 bool virtio_queue_ready(const struct virtio_dev *vd, unsigned int q)
 {
-	return (vd->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vd->status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
+	uint8_t status = vd->status;
+
+	return (status & VIRTIO_CONFIG_S_DRIVER_OK) && !(status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
 	       q < vd->ops->num_queues && vd->vq[q].enabled && !vd->vq[q].broken && vd->bus_master;
+}
+
+void virtio_queue_lock(struct virtio_dev *vd, unsigned int q)
+{
+	pthread_rwlock_rdlock(&vd->state_lock);
+	pthread_mutex_lock(&vd->vq_lock[q]);
+}
+
+void virtio_queue_unlock(struct virtio_dev *vd, unsigned int q)
+{
+	pthread_mutex_unlock(&vd->vq_lock[q]);
+	pthread_rwlock_unlock(&vd->state_lock);
 }
 
 /* Run the device model on queue q (any thread).  Without bus mastering
  * the kick waits: config_written() looks at every queue once BME is set. */
 void virtio_run_queue(struct virtio_dev *vd, unsigned int q, bool kicked)
 {
-	pthread_mutex_lock(&vd->lock);
+	if (q >= vd->ops->num_queues)
+		return;
 	if (kicked)
-		vd->notifies++;
-	if ((vd->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vd->status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
-	    vd->vq[q].enabled && vd->bus_master) {
+		atomic_fetch_add_explicit(&vd->notifies, 1, memory_order_relaxed);
+	virtio_queue_lock(vd, q);
+	if (virtio_queue_ready(vd, q)) {
 		vd->ops->queue_notify(vd, q);
 		if (vd->vq[q].broken)
 			virtio_needs_reset(vd, vd->vq[q].broken_why ? vd->vq[q].broken_why
 								    : "malformed virtqueue");
 	}
-	pthread_mutex_unlock(&vd->lock);
+	virtio_queue_unlock(vd, q);
 }
 
+/* A vCPU reads BAR0: state_lock shared (registers only change under it
+ * exclusive), so queue runs go on meanwhile. */
 static uint64_t bar_read(struct pci_device *pdev, unsigned int bar, uint64_t off, unsigned int size)
 {
 	struct virtio_dev *vd = pdev->opaque;
@@ -291,12 +320,11 @@ static uint64_t bar_read(struct pci_device *pdev, unsigned int bar, uint64_t off
 
 	if (bar != 0)
 		return ~0ull;
-	pthread_mutex_lock(&vd->lock);
+	pthread_rwlock_rdlock(&vd->state_lock);
 	if (off < VPCI_ISR_OFF) {
 		val = common_read(vd, (unsigned int)off, size);
 	} else if (off == VPCI_ISR_OFF) {
-		val = vd->isr;   /* read to clear */
-		vd->isr = 0;
+		val = atomic_exchange(&vd->isr, 0);   /* read to clear */
 	} else if (off >= VPCI_DEVICE_OFF && off < VPCI_DEVICE_OFF + vd->ops->config_size) {
 		unsigned int o = (unsigned int)(off - VPCI_DEVICE_OFF);
 
@@ -306,13 +334,17 @@ static uint64_t bar_read(struct pci_device *pdev, unsigned int bar, uint64_t off
 		   size == 4) {
 		const uint32_t *e = (const uint32_t *)&vd->msix[(off - VPCI_MSIX_TABLE) / 16];
 
+		pthread_mutex_lock(&vd->msix_lock);
 		val = e[((off - VPCI_MSIX_TABLE) % 16) / 4];
+		pthread_mutex_unlock(&vd->msix_lock);
 	} else if (off >= VPCI_MSIX_PBA && off < VPCI_MSIX_PBA + 8) {
 		/* 64-bit arithmetic: byte offsets up to 7 shift by up to 56. */
+		pthread_mutex_lock(&vd->msix_lock);
 		val = ((uint64_t)vd->msix_pending >> (8 * (off - VPCI_MSIX_PBA))) &
 		      (size >= 8 ? ~0ull : ((1ull << (8 * size)) - 1));
+		pthread_mutex_unlock(&vd->msix_lock);
 	}
-	pthread_mutex_unlock(&vd->lock);
+	pthread_rwlock_unlock(&vd->state_lock);
 	return val;
 }
 
@@ -337,7 +369,21 @@ static void bar_write(struct pci_device *pdev, unsigned int bar, uint64_t off, u
 			pr_ratelimited(LOG_WARN, "%s: notify: %s", vd->ops->name, strerror(errno));
 		return;
 	}
-	pthread_mutex_lock(&vd->lock);
+	if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_TABLE + 16 * msix_table_size(vd) && size == 4) {
+		/* The table is msix_lock's: a mask or a new message while the
+		 * queues keep running. */
+		uint32_t *e = (uint32_t *)&vd->msix[(off - VPCI_MSIX_TABLE) / 16];
+
+		pthread_rwlock_rdlock(&vd->state_lock);
+		pthread_mutex_lock(&vd->msix_lock);
+		e[((off - VPCI_MSIX_TABLE) % 16) / 4] = (uint32_t)val;
+		msix_deliver_pending(vd);   /* an unmask releases a pending vector */
+		pthread_mutex_unlock(&vd->msix_lock);
+		pthread_rwlock_unlock(&vd->state_lock);
+		return;
+	}
+	/* A change of the device: the queue runs in flight end first. */
+	pthread_rwlock_wrlock(&vd->state_lock);
 	if (off < VPCI_ISR_OFF) {
 		common_write(vd, (unsigned int)off, size, (uint32_t)val);
 	} else if (off >= VPCI_DEVICE_OFF && off < VPCI_DEVICE_OFF + vd->ops->config_size) {
@@ -345,14 +391,8 @@ static void bar_write(struct pci_device *pdev, unsigned int bar, uint64_t off, u
 
 		if (size <= vd->ops->config_size - o && vd->ops->write_config)
 			vd->ops->write_config(vd, o, &val, size);
-	} else if (off >= VPCI_MSIX_TABLE && off < VPCI_MSIX_TABLE + 16 * msix_table_size(vd) &&
-		   size == 4) {
-		uint32_t *e = (uint32_t *)&vd->msix[(off - VPCI_MSIX_TABLE) / 16];
-
-		e[((off - VPCI_MSIX_TABLE) % 16) / 4] = (uint32_t)val;
-		msix_deliver_pending(vd);   /* an unmask releases a pending vector */
 	}
-	pthread_mutex_unlock(&vd->lock);
+	pthread_rwlock_unlock(&vd->state_lock);
 }
 
 static void register_notify(struct virtio_dev *vd, uint64_t bar_gpa)
@@ -395,27 +435,36 @@ static void config_written(struct pci_device *pdev, unsigned int offset, unsigne
 	unsigned int cap = msix_cap_offset(vd);
 
 	/* Bus Master Enable: the device may DMA and send MSI-X messages (off:
-	 * once this write returns, no queue is served -- virtio_run_queue holds
-	 * the lock -- and no message is sent).  Turned on: what waited for
-	 * it, kicks and pending vectors, goes now. */
+	 * once this write returns, no queue is served -- state_lock exclusive
+	 * waits for the runs in flight -- and no message is sent).  Turned
+	 * on: what waited for it, kicks and pending vectors, goes now. */
 	if (offset <= PCI_COMMAND && offset + size > PCI_COMMAND) {
 		bool master = pci_get_word(pdev, PCI_COMMAND) & PCI_COMMAND_MASTER, was;
 
-		pthread_mutex_lock(&vd->lock);
+		pthread_rwlock_wrlock(&vd->state_lock);
 		was = vd->bus_master;
 		vd->bus_master = master;
 		if (master && !was) {
+			pthread_mutex_lock(&vd->msix_lock);
 			msix_deliver_pending(vd);
+			pthread_mutex_unlock(&vd->msix_lock);
 			if (vd->status & VIRTIO_CONFIG_S_DRIVER_OK)
 				notify_all_queues(vd);
 		}
-		pthread_mutex_unlock(&vd->lock);
+		pthread_rwlock_unlock(&vd->state_lock);
 	}
-	/* MSI-X enable or function mask changed: release pending vectors. */
+	/* MSI-X enable or function mask changed: the queue threads see the
+	 * new Message Control (a copy under msix_lock, not the config space
+	 * the bus writes under its own lock); pending vectors may go. */
 	if (cap && offset < cap + 4 && offset + size > cap + 2) {
-		pthread_mutex_lock(&vd->lock);
+		uint16_t ctrl = pci_get_word(pdev, cap + 2);
+
+		pthread_rwlock_rdlock(&vd->state_lock);
+		pthread_mutex_lock(&vd->msix_lock);
+		vd->msix_ctrl = ctrl;
 		msix_deliver_pending(vd);
-		pthread_mutex_unlock(&vd->lock);
+		pthread_mutex_unlock(&vd->msix_lock);
+		pthread_rwlock_unlock(&vd->state_lock);
 	}
 }
 
@@ -440,6 +489,29 @@ static void add_vcap(struct virtio_dev *vd, uint8_t type, uint32_t offset, uint3
 		pci_set_long(&vd->pci, c + 16, VPCI_NOTIFY_MULT);
 }
 
+static void init_locks(struct virtio_dev *vd)
+{
+	pthread_rwlockattr_t attr;
+
+	/* Writers first: a vCPU's reset or status write must not wait
+	 * behind queue threads that keep taking the lock shared. */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&vd->state_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		pthread_mutex_init(&vd->vq_lock[q], NULL);
+	pthread_mutex_init(&vd->msix_lock, NULL);
+}
+
+void virtio_pci_destroy_locks(struct virtio_dev *vd)
+{
+	pthread_rwlock_destroy(&vd->state_lock);
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		pthread_mutex_destroy(&vd->vq_lock[q]);
+	pthread_mutex_destroy(&vd->msix_lock);
+}
+
 int virtio_pci_init(struct virtio_dev *vd, struct pci_bus *bus, unsigned int slot,
 		    struct virtio_host *host, struct viommu *iommu,
 		    const struct virtio_dev_ops *ops, void *priv)
@@ -457,7 +529,7 @@ int virtio_pci_init(struct virtio_dev *vd, struct pci_bus *bus, unsigned int slo
 	/* Its port on the IOMMU is opened when the device is registered
 	 * there, at its final BDF (dma_attach_iommu); no DMA until then. */
 	vd->dma = (struct dma_space){ .mem = host->mem, .iommu = iommu, .endpoint = pci_bdf(slot, 0) };
-	pthread_mutex_init(&vd->lock, NULL);
+	init_locks(vd);
 	vd->kick_fd = vd->stop_fd = -1;
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		vd->notify_fd[q] = -1;
@@ -543,12 +615,8 @@ static void *io_thread(void *arg)
 				continue;
 			virtio_run_queue(vd, q, true);
 		}
-		if ((pfd[nq].revents & POLLIN) && drain(vd->kick_fd) && vd->ops->kicked) {
-			pthread_mutex_lock(&vd->lock);
-			if (vd->bus_master)   /* else config_written() kicks again */
-				vd->ops->kicked(vd);
-			pthread_mutex_unlock(&vd->lock);
-		}
+		if ((pfd[nq].revents & POLLIN) && drain(vd->kick_fd) && vd->ops->kicked)
+			vd->ops->kicked(vd);
 	}
 	return NULL;
 }
@@ -602,10 +670,15 @@ void virtio_pci_dump_state(struct virtio_dev *vd, const char *why)
 {
 	const char *bdf = pci_bdf_str(pci_device_bdf(&vd->pci)).s;
 
-	pthread_mutex_lock(&vd->lock);
+	uint32_t pending;
+
+	pthread_rwlock_wrlock(&vd->state_lock);
+	pthread_mutex_lock(&vd->msix_lock);
+	pending = vd->msix_pending;
+	pthread_mutex_unlock(&vd->msix_lock);
 	pr_info("%s: %s (%s): status %#x, bus master %s, %llu kicks, %llu interrupts, MSI-X pending %#x",
 		why, vd->ops->name, bdf, vd->status, vd->bus_master ? "on" : "off",
-		(unsigned long long)vd->notifies, (unsigned long long)vd->interrupts, vd->msix_pending);
+		(unsigned long long)vd->notifies, (unsigned long long)vd->interrupts, pending);
 	for (unsigned int q = 0; q < vd->ops->num_queues; q++) {
 		char line[256];
 
@@ -614,5 +687,5 @@ void virtio_pci_dump_state(struct virtio_dev *vd, const char *why)
 		vq_dump_state(&vd->vq[q], !vd->behind_iommu, line, sizeof(line));
 		pr_info("%s: %s (%s) queue %u: %s", why, vd->ops->name, bdf, q, line);
 	}
-	pthread_mutex_unlock(&vd->lock);
+	pthread_rwlock_unlock(&vd->state_lock);
 }

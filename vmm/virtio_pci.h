@@ -3,6 +3,7 @@
 #define VMM_VIRTIO_PCI_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,9 +15,11 @@
  * virtio over PCI, modern (VERSION_1) only: common/notify/ISR/device
  * configuration capabilities in BAR0, MSI-X (table and PBA in BAR0), one
  * eventfd per queue (a KVM ioeventfd where the host has them), and one I/O
- * thread per device that runs the device model with the device lock held.
- * The VMM side (KVM) is reached only through struct virtio_host, so the
- * transport and the device models stay KVM-free.
+ * thread per device; a device model may serve some queues from threads of
+ * its own (virtio-net: one per queue pair).  Queues run concurrently: a
+ * queue run holds its own queue's lock, not the device's (see the locks in
+ * struct virtio_dev).  The VMM side (KVM) is reached only through struct
+ * virtio_host, so the transport and the device models stay KVM-free.
  */
 /* virtio-net with 8 queue pairs and its control queue; msix_pending has
  * a bit per vector. */
@@ -62,13 +65,26 @@ struct virtio_dev_ops {
 	 */
 	bool sync_notify;
 	uint64_t (*features)(struct virtio_dev *vd);    /* device-specific bits */
+	/* A vCPU reads the device configuration: state_lock shared, so
+	 * queue runs go on meanwhile -- what they change there (virtio-net's
+	 * MAC) needs the device's own lock. */
 	void (*read_config)(struct virtio_dev *vd, unsigned int offset, void *buf, unsigned int len);
+	/* A vCPU writes it: state_lock exclusive (no queue runs). */
 	void (*write_config)(struct virtio_dev *vd, unsigned int offset, const void *buf, unsigned int len);
-	/* A queue was kicked: I/O thread, device lock held, DRIVER_OK set. */
+	/*
+	 * Queue q was kicked (or the device woke itself), from
+	 * virtio_run_queue(): state_lock shared and vq_lock[q] held,
+	 * virtio_queue_ready(q).  Other queues run at the same time on other
+	 * threads: state the device model shares between its queues needs
+	 * its own protection (an atomic, a lock of the device's, or one
+	 * thread serving all the queues that touch it).
+	 */
 	void (*queue_notify)(struct virtio_dev *vd, unsigned int q);
-	/* virtio_kick() was called: I/O thread, device lock held. */
+	/* virtio_kick() was called: I/O thread, no lock held; the queue work
+	 * it stands for goes through virtio_run_queue(). */
 	void (*kicked)(struct virtio_dev *vd);
-	/* Device reset (status 0 or VMM stop), device lock held. */
+	/* Device reset (status 0): state_lock exclusive, so no queue runs
+	 * and no queue lock is held by anyone. */
 	void (*reset)(struct virtio_dev *vd);
 	/*
 	 * Queues [0, device_thread_queues) are served by threads of the
@@ -87,27 +103,80 @@ struct msix_entry {
 	uint32_t addr_lo, addr_hi, data, ctrl;
 };
 
+/*
+ * The locks of a device, outermost first (a thread holding one may take
+ * the later ones, never the other way round):
+ *
+ *   state_lock   rwlock, writers first.  Exclusive: every change of
+ *                device-wide state -- common configuration writes (status
+ *                and reset, features, queue registers, config vector),
+ *                device configuration writes, Bus Master Enable changes,
+ *                virtio_pci_dump_state.  Shared: a queue run
+ *                (virtio_run_queue, virtio_queue_lock), vCPU reads of
+ *                BAR0, MSI-X table and capability accesses.  So a change
+ *                of the device waits for the queue runs in flight, and
+ *                none starts until it is done; queue runs do not wait for
+ *                each other.  Not recursive: a holder never takes it again.
+ *   vq_lock[q]   queue q's run state (its part of vq[q], below) and what
+ *                the device model keeps for queue q.  Taken after
+ *                state_lock (shared).  A thread that holds two takes them
+ *                in increasing q.
+ *   (a device model's own lock: virtio_net.lock)
+ *   msix_lock    the MSI-X table, msix_pending, msix_ctrl, interrupts;
+ *                held while a message is decided and sent, so a message
+ *                never leaves for a masked vector and a pending bit is
+ *                never lost between a queue thread and an unmask.
+ *                Innermost: nothing is taken under it.
+ *
+ * Fields without a note are set before the device starts and only read
+ * afterwards.
+ */
 struct virtio_dev {
 	struct pci_device pci;
 	const struct virtio_dev_ops *ops;
 	void *priv;
 	struct virtio_host *host;
-	struct dma_space dma;
+	struct dma_space dma;      /* used by the transport's I/O thread, the
+				    * vCPUs (sync_notify) and a device model's
+				    * queues that have no dma_space of their own */
 	bool behind_iommu;
-	pthread_mutex_t lock;
 
-	uint64_t device_features, driver_features;
+	pthread_rwlock_t state_lock;
+	pthread_mutex_t vq_lock[VIRTIO_MAX_QUEUES];
+	pthread_mutex_t msix_lock;
+
+	uint64_t device_features;
+	/* state_lock exclusive to write, shared to read. */
+	uint64_t driver_features;
 	uint32_t dfselect, gfselect;
-	uint8_t status, config_generation, isr;
 	uint16_t queue_select, msix_config;
-	struct virtqueue vq[VIRTIO_MAX_QUEUES];
-
-	struct msix_entry msix[VIRTIO_MSIX_VECTORS];
-	uint32_t msix_pending;        /* bitmap, one bit per vector */
 	/* PCI_COMMAND_MASTER as the guest last wrote it: without it the
 	 * function does no DMA and sends no MSI-X message. */
 	bool bus_master;
+	uint64_t resets;
+	/* state_lock exclusive to write, except NEEDS_RESET: a queue run
+	 * (state_lock shared) sets that bit alone, atomically
+	 * (virtio_needs_reset).  Read anywhere. */
+	_Atomic uint8_t status;
+	/* Set from queue runs and read (ISR: read and cleared) by the vCPUs:
+	 * atomic. */
+	_Atomic uint8_t isr, config_generation;
+	/*
+	 * vq[q]: the registers the driver sets (size, enabled, desc, avail,
+	 * used, msix_vector) and event_idx/indirect are written under
+	 * state_lock exclusive; its run state (last_avail, used_idx,
+	 * signalled_used*, broken*) under vq_lock[q] (and state_lock shared),
+	 * or by a reset under state_lock exclusive alone.
+	 */
+	struct virtqueue vq[VIRTIO_MAX_QUEUES];
 
+	/* msix_lock. */
+	struct msix_entry msix[VIRTIO_MSIX_VECTORS];
+	uint32_t msix_pending;        /* bitmap, one bit per vector */
+	uint16_t msix_ctrl;           /* the capability's Message Control, as last written */
+	_Atomic uint64_t interrupts;  /* written under msix_lock, read anywhere */
+
+	/* Set up by virtio_pci_init/start, torn down by virtio_pci_stop. */
 	int notify_fd[VIRTIO_MAX_QUEUES];
 	bool notify_ioeventfd;        /* notify_fd is a KVM ioeventfd */
 	uint64_t notify_gpa;          /* where the ioeventfds are registered, 0: nowhere */
@@ -116,7 +185,7 @@ struct virtio_dev {
 	bool thread_started;
 	bool device_threads_started;   /* ops->start() succeeded */
 
-	uint64_t interrupts, notifies, resets;
+	_Atomic uint64_t notifies;     /* kicks, from any queue thread */
 };
 
 /* Set up the PCI function (capabilities, BAR, MSI-X) and register it in `slot`.
@@ -127,28 +196,40 @@ int virtio_pci_init(struct virtio_dev *vd, struct pci_bus *bus, unsigned int slo
 		    const struct virtio_dev_ops *ops, void *priv);
 int virtio_pci_start(struct virtio_dev *vd);
 void virtio_pci_stop(struct virtio_dev *vd);
+/* After virtio_pci_stop() and any virtio_pci_dump_state(): the device's
+ * locks go (for a harness that creates devices again and again). */
+void virtio_pci_destroy_locks(struct virtio_dev *vd);
 /* After the vCPUs and the device's thread stopped: its status, interrupt
  * and kick counts and each enabled queue's state, for a guest that hung.
  * The driver's ring indices are read only where no IOMMU translates them
  * (a diagnostic must not record DMA-API violations). */
 void virtio_pci_dump_state(struct virtio_dev *vd, const char *why);
 
-/* Run the device model on queue q (any thread; takes the device lock),
- * if the driver and bus mastering let it; kicked: for a notification
- * (counted), not for the device's own wake-up (a TAP frame waiting). */
+/* Run the device model on queue q (any thread holding none of the
+ * device's locks; takes state_lock shared and vq_lock[q]), if the driver
+ * and bus mastering let it; kicked: for a notification (counted), not
+ * for the device's own wake-up (a TAP frame waiting). */
 void virtio_run_queue(struct virtio_dev *vd, unsigned int q, bool kicked);
-/* The queue may be served now (lock held): DRIVER_OK without
- * NEEDS_RESET, the queue enabled and not broken, bus mastering on. */
+/* Hold queue q as a queue run does (state_lock shared, then vq_lock[q]):
+ * to look at its run state, or the device model's, from outside a run. */
+void virtio_queue_lock(struct virtio_dev *vd, unsigned int q);
+void virtio_queue_unlock(struct virtio_dev *vd, unsigned int q);
+/* The queue may be served now (state_lock, and vq_lock[q] or state_lock
+ * exclusive): DRIVER_OK without NEEDS_RESET, the queue enabled and not
+ * broken, bus mastering on. */
 bool virtio_queue_ready(const struct virtio_dev *vd, unsigned int q);
 
-/* From the device model (lock held): interrupt for queue q if the driver wants one. */
+/* From queue q's run: interrupt for it if the driver wants one. */
 void virtio_queue_interrupt(struct virtio_dev *vd, unsigned int q);
+/* With state_lock held (either way), no msix_lock. */
 void virtio_config_interrupt(struct virtio_dev *vd);
-/* Wake the device's I/O thread to run ops->kicked (any thread). */
+/* Wake the device's I/O thread to run ops->kicked (any thread, any lock). */
 void virtio_kick(struct virtio_dev *vd);
-/* Something the guest did cannot be continued: DEVICE_NEEDS_RESET. */
+/* Something the guest did cannot be continued: DEVICE_NEEDS_RESET
+ * (state_lock held either way, e.g. from a queue run). */
 void virtio_needs_reset(struct virtio_dev *vd, const char *why);
 
+/* state_lock held (either way): the features are fixed while it is. */
 static inline bool virtio_has_feature(const struct virtio_dev *vd, unsigned int bit)
 {
 	return vd->driver_features & (1ull << bit);

@@ -1,85 +1,86 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# Benchmark (make bench-iommu; not part of make check): guest-visible MiB/s
-# of a sequential O_DIRECT read/write of a virtio-blk disk through the
-# virtio-iommu, strict (iommu.strict=1) and lazy, and without an IOMMU (the
-# baseline), under vmm and under QEMU's virtio-iommu-pci, in one test-host
-# boot (or directly where KVM runs Linux), so both VMMs see the same L1,
-# kernel and guest.  Each rate is also given as a ratio to the same VMM's
-# rate without an IOMMU in the same round; for vmm, the disk's endpoint
-# line says how many requests removing translations had to wait for its
-# DMA in flight (drain waits), and for how long.
-#   tests/bench/iommu.sh [-n RUNS] [-m MIB]
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+# Benchmark (make bench-iommu; not part of make check): virtio-blk through
+# the virtio-iommu, guest-visible rates and what they cost the host, for
+#   vmm-strict    vmm --disk, iommu.strict=1
+#   vmm-lazy      vmm --disk, lazy invalidation (DMA-FQ, Linux's default)
+#   vmm-noiommu   vmm --disk --no-iommu
+#   qemu-strict   QEMU's virtio-blk-pci (iommu_platform=on, modern) behind
+#                 virtio-iommu-pci, strict
+#   qemu-lazy     the same, lazy
+#   qemu-noiommu  QEMU's virtio-blk-pci without an IOMMU
+# (QEMU: Debian 12's 7.2, tests/peer-qemu.sh) in one test-host boot (or
+# directly where KVM runs Linux), each with 1 and 2 vCPUs (configuration
+# names end in .CPUS), RUNS rounds of all of them in turn so that the test
+# host's drift hits them alike; 512 MiB, a MIB MiB raw image in L1's page
+# cache.  The method is make bench-nvme's (tests/bench/blk-lib.sh): the
+# guest's blkbench runs SECS s per phase (sequential 1 MiB O_DIRECT reads
+# and writes at QD 4, 4 KiB random reads at QD 1 and 16); per
+# configuration the medians over the rounds with their min-max of the
+# rates, the VMM process's CPU time per GiB (per I/O), KVM's VM exits per
+# GiB (per I/O) and the IOMMU MAP/UNMAP requests per GiB.  One table per
+# vCPU count on stdout; the numbers in --out FILE (default
+# bench-iommu.tsv: "config metric median min max n"; FILE.raw: each run).
+#   tests/bench/iommu.sh [-n RUNS] [-s SECS] [-m MIB] [-c "CPUS..."] [--out FILE] [--log FILE]
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 . "$top_srcdir/tests/integration/run-vmm.sh"
+. "$top_srcdir/tests/bench/blk-lib.sh"
 
-runs=1 mib=64
+runs=3 secs=2 mib=64 cpus="1 2" out=bench-iommu.tsv log=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) runs=$2; shift ;;
+	-s) secs=$2; shift ;;
 	-m) mib=$2; shift ;;
-	*) echo "usage: bench-iommu.sh [-n RUNS] [-m MIB]" >&2; exit 2 ;;
+	-c) cpus=$2; shift ;;
+	--out) out=$2; shift ;;
+	--log) log=$2; shift ;;
+	*)
+		echo "usage: tests/bench/iommu.sh [-n RUNS] [-s SECS] [-m MIB] [-c \"CPUS...\"] [--out FILE] [--log FILE]" >&2
+		exit 2
+		;;
 	esac
 	shift
 done
 vmm_setup || exit 1
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-iommu.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-img=$tmp/disk.img
-dd if=/dev/urandom of="$img" bs=1M count="$mib" 2>/dev/null
-
-cat >"$tmp/run.sh" <<'SCRIPT'
-img=$1 runs=$2
-i=0
-while [ "$i" -lt "$runs" ]; do
-	i=$((i + 1))
-	for mode in none strict lazy; do
-		opts="console=ttyS0 panic=-1 quiet vmmguest.suites=blk"
-		[ "$mode" = strict ] && opts="$opts iommu.strict=1"
-		noiommu= qiommu="-device virtio-iommu-pci" plat=",iommu_platform=on"
-		[ "$mode" = none ] && noiommu=--no-iommu qiommu= plat=
-		echo "BENCH-BEGIN vmm $mode $i"
-		"$VMM" run --cpus 2 --mem 512M $noiommu --disk "$img" --cmdline "$opts" 2>&1 |
-			grep -E "fact: (read|write|read2)_mbps|iommu: .*virtio-blk"
-		echo "BENCH-END"
-		echo "BENCH-BEGIN qemu $mode $i"
-		"$QEMU" -accel kvm -M q35 -cpu host -m 512 -smp 2 -display none -nodefaults -no-reboot \
-			-serial stdio -kernel "$VMM_GUEST_OUT/bzImage" -initrd "$VMM_GUEST_OUT/initramfs.cpio" \
-			$qiommu -device virtio-rng-pci$plat,disable-legacy=on \
-			-drive file="$img",if=none,id=d0,format=raw,cache=unsafe \
-			-device virtio-blk-pci,drive=d0$plat,disable-legacy=on \
-			-append "$opts" 2>&1 | grep -E "fact: (read|write|read2)_mbps"
-		echo "BENCH-END"
+lib=$top_srcdir/tests/bench/blk-lib.sh
+configs=
+for c in $cpus; do
+	for v in vmm-strict vmm-lazy vmm-noiommu qemu-strict qemu-lazy qemu-noiommu; do
+		configs="$configs $v.$c"
 	done
 done
+
+cat >"$tmp/run.sh" <<'SCRIPT'
+lib=$1
+shift
+. "$lib"
+vmm_disk() { echo "--disk $1"; }
+qemu_disk() { # IMAGE MODE: modern virtio-blk, behind the IOMMU unless noiommu
+	plat=,iommu_platform=on
+	[ "$2" = noiommu ] && plat=
+	echo "-drive file=$1,if=none,id=d0,format=raw,cache=unsafe -device virtio-blk-pci,drive=d0$plat,disable-legacy=on"
+}
+bench_l1 "$@"
 SCRIPT
 
-run_vmm_script --qemu --timeout 3600 --put "$img" "$tmp/run.sh" "$img" "$runs" >"$tmp/log" 2>&1
-tr -d '\r' <"$tmp/log" | awk -v mib="$mib" '
-	/^BENCH-BEGIN/ { key = $2 " " $3; round = $4; next }
-	/fact: read_mbps=/ { split($0, a, "="); r[key] = r[key] " " a[2]; rr[key, round] = a[2] }
-	/fact: write_mbps=/ { split($0, a, "="); w[key] = w[key] " " a[2]; ww[key, round] = a[2] }
-	/iommu: .*virtio-blk/ {
-		sub(/.*unmap /, "")
-		d[key] = d[key] " [unmap " $0 "]"
-	}
-	END {
-		printf "guest-visible MiB/s, %d MiB sequential O_DIRECT, 1 MiB blocks (per run);\n", mib
-		printf "(x/none: the ratio to the same VMM without an IOMMU in the same round)\n"
-		n = split("vmm none|qemu none|vmm strict|qemu strict|vmm lazy|qemu lazy", k, "|")
-		for (i = 1; i <= n; i++) {
-			split(k[i], kv, " ")
-			base = kv[1] " none"
-			rs = ws = ""
-			for (j = 1; (k[i], j) in rr; j++) {
-				if (rr[base, j] > 0) rs = rs sprintf(" %.2f", rr[k[i], j] / rr[base, j])
-				if (ww[base, j] > 0) ws = ws sprintf(" %.2f", ww[k[i], j] / ww[base, j])
-			}
-			printf "  %-12s read:%s   write:%s", k[i], r[k[i]], w[k[i]]
-			if (kv[2] != "none") printf "   x/none read:%s write:%s", rs, ws
-			printf "\n"
-			if (k[i] in d) printf "  %-12s %s\n", "", d[k[i]]
-		}
-	}'
+start=$(date +%s)
+n=$(echo "$configs" | wc -w)
+# shellcheck disable=SC2086 # configs: a list
+run_vmm_script --qemu --timeout $((runs * n * (4 * secs + 120) + 300)) --put "$lib" \
+	"$tmp/run.sh" "$lib" "$runs" "$secs" "$mib" "$tmp/l1" vda virtio-blk $configs >"$tmp/log" 2>&1
+rc=$?
+[ -z "$log" ] || cp "$tmp/log" "$log"
+echo "bench-iommu: $runs rounds of $n configurations, $secs s per phase, $mib MiB image ($VMM_MODE), $(($(date +%s) - start)) s, status $rc"
+: >"$out"
+: >"$out.raw"
+for c in $cpus; do
+	echo "--- $c vCPU(s)"
+	bench_summary "$tmp/log" "$(echo $configs | tr ' ' '\n' | grep "\.$c\$" | tr '\n' ' ')" "$out.raw" "$out"
+done
+echo "bench-iommu: numbers in $out (medians) and $out.raw (each run)"
+exit "$rc"

@@ -72,8 +72,6 @@ static void setup(void)
 		.index = 0,
 		.queues = 2,
 		.serial = "FUZZ",
-		.read_only = h.cfg & NVF_CFG_RO,
-		.size = NVF_DISK_BYTES,
 		.signal_msi = stub_signal_msi,
 		.descriptor_violation = on_descriptor,
 	};
@@ -86,8 +84,12 @@ static void setup(void)
 	h.descriptor_reports = 0;
 	pci_bus_init(&h.bus);
 	h.bdf = pci_bdf(SLOT, 0);
-	p.fd = memfd_create("nvme-fuzz-disk", MFD_CLOEXEC);
-	FUZZ_CHECK(p.fd >= 0 && ftruncate(p.fd, NVF_DISK_BYTES) == 0);
+	{
+		int fd = memfd_create("nvme-fuzz-disk", MFD_CLOEXEC);
+
+		FUZZ_CHECK(fd >= 0 && ftruncate(fd, NVF_DISK_BYTES) == 0);
+		FUZZ_CHECK(disk_open_fd(&p.disk, fd, h.cfg & NVF_CFG_RO) == 0);
+	}
 	fuzz_dma_setup(&h.fi, &p.dma, h.bdf, "nvme0", iommu, true);
 	h.dma = p.dma;
 	h.n = nvme_create(&h.bus, 0, SLOT, &p);

@@ -362,7 +362,7 @@ static void teardown(void)
 {
 	virtio_pci_stop(vd());
 	fuzz_dma_teardown(&vd()->dma);
-	pthread_mutex_destroy(&vd()->lock);
+	virtio_pci_destroy_locks(vd());
 	pci_bus_destroy(&h.bus);
 	pthread_mutex_destroy(&h.bus.lock);
 	fuzz_iommu_destroy(&h.fi);

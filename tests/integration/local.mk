@@ -7,8 +7,9 @@
 # this host's KVM can boot Linux, else inside the nested QEMU test host
 # (tests/testhost).  VMM_TESTHOST=always|never forces the mode.  The order
 # make check runs them in is set in tests/local.mk.
-INTEGRATION_TEST_FIRST = tests/integration/exit-codes.sh
+INTEGRATION_TEST_FIRST = tests/integration/nvme.sh
 INTEGRATION_TESTS = \
+	tests/integration/exit-codes.sh \
 	tests/integration/iommu.sh \
 	tests/integration/dmatest.sh \
 	tests/integration/iommu-qemu.sh \
@@ -22,7 +23,7 @@ INTEGRATION_TESTS = \
 
 EXTRA_DIST += $(INTEGRATION_TEST_FIRST) $(INTEGRATION_TESTS) tests/integration/net.sh tests/integration/run-vmm.sh \
 	tests/integration/report-checks.sh tests/integration/stress.sh \
-	tests/integration/net-host.sh tests/integration/net-checks.sh tests/integration/nvme.sh
+	tests/integration/net-host.sh tests/integration/net-checks.sh
 
 # The network tests' TAP maker (a persistent TAP, multi-queue or not);
 # static, it runs in the test host's L1 too.
@@ -41,9 +42,8 @@ check-net: all $(GUEST_STAMP) tests/integration/net-tap$(EXEEXT)
 .PHONY: check-net
 
 # vmm's NVMe controller under Linux's nvme driver, strict, lazy and
-# untrusted (tests/integration/nvme.sh): one test-host boot, three vmm
-# runs, a 16 MiB image moved four times in each.  Not in make check yet:
-# make check's budget is nearly spent (172 s for the three runs here).
+# untrusted, and the QEMU peer (tests/integration/nvme.sh, part of make
+# check): alone.
 check-nvme: all $(GUEST_STAMP)
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS=tests/integration/nvme.sh
 .PHONY: check-nvme

@@ -16,7 +16,7 @@ UNIT_TESTS = \
 	tests/unit/devices-t tests/unit/guest_mem-t tests/unit/cpuid-t tests/unit/irqchip-t tests/unit/pagewalk-t \
 	tests/unit/systables-t tests/unit/dma-t tests/unit/virtqueue-t tests/unit/pci-t tests/unit/virtio-pci-t \
 	tests/unit/virtio-notify-t tests/unit/virtio-net-t tests/unit/virtio-blk-t tests/unit/dmatest-t \
-	tests/unit/nvme-t \
+	tests/unit/nvme-t tests/unit/disk-t \
 	tests/unit/viommu-t tests/unit/viommu-requests-t tests/unit/viommu-classify-t \
 	tests/unit/swiotlb-t tests/unit/domain-t tests/unit/guest-layer-t
 check_PROGRAMS += $(UNIT_TESTS)
@@ -31,6 +31,8 @@ tests_unit_cpuid_t_LDADD = $(UNIT_LDADD)
 tests_unit_irqchip_t_LDADD = $(UNIT_LDADD)
 tests_unit_pagewalk_t_LDADD = $(UNIT_LDADD)
 tests_unit_systables_t_LDADD = $(UNIT_LDADD)
+# The disk backend of virtio-blk and NVMe (vmm/disk.c).
+tests_unit_disk_t_LDADD = $(UNIT_LDADD)
 
 # The DMA choke point, transport, virtqueues, virtio devices driven end
 # to end and the DMA test device model, with the real IOMMU library and
@@ -79,7 +81,7 @@ SAN_UNIT_TESTS = \
 	tests/unit/san/devices-t tests/unit/san/guest_mem-t tests/unit/san/cpuid-t tests/unit/san/irqchip-t tests/unit/san/pagewalk-t \
 	tests/unit/san/systables-t tests/unit/san/dma-t tests/unit/san/virtqueue-t tests/unit/san/pci-t \
 	tests/unit/san/virtio-pci-t tests/unit/san/virtio-notify-t tests/unit/san/virtio-net-t tests/unit/san/virtio-blk-t \
-	tests/unit/san/dmatest-t tests/unit/san/nvme-t tests/unit/san/viommu-t \
+	tests/unit/san/dmatest-t tests/unit/san/nvme-t tests/unit/san/disk-t tests/unit/san/viommu-t \
 	tests/unit/san/viommu-requests-t tests/unit/san/viommu-classify-t tests/unit/san/swiotlb-t \
 	tests/unit/san/domain-t tests/unit/san/guest-layer-t
 check-local: check-san-list
@@ -195,6 +197,10 @@ tests_unit_san_nvme_t_SOURCES = tests/unit/nvme-t.c tests/unit/viommu-util.h
 tests_unit_san_nvme_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_nvme_t_LDFLAGS = $(SAN_LINK_FLAGS)
 tests_unit_san_nvme_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)
+tests_unit_san_disk_t_SOURCES = tests/unit/disk-t.c
+tests_unit_san_disk_t_CFLAGS = $(SAN_COMPILE_FLAGS)
+tests_unit_san_disk_t_LDFLAGS = $(SAN_LINK_FLAGS)
+tests_unit_san_disk_t_LDADD = $(SAN_UNIT_LDADD)
 tests_unit_san_viommu_t_SOURCES = tests/unit/viommu-t.c tests/unit/viommu-util.h
 tests_unit_san_viommu_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_viommu_t_LDFLAGS = $(SAN_LINK_FLAGS)

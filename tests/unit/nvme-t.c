@@ -22,6 +22,8 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,8 +81,33 @@ static const struct viommu_host_ops ram_ops = { .is_ram = is_ram };
 static int fake_msi(void *o, uint64_t addr, uint32_t data)
 {
 	(void)o, (void)addr, (void)data;
-	msis++;
+	__atomic_fetch_add(&msis, 1, __ATOMIC_RELAXED);   /* from the servers, once started */
 	return 0;
+}
+
+/*
+ * A gate in the violation callback, for the tests with the controller's
+ * threads: while armed, a server whose DMA was refused stays inside its
+ * command (the callback runs on that server's thread, after its IOMMU
+ * window ended) until the test opens the gate.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool armed;
+	int held;
+} gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0 };
+
+static void gate_hold(void)
+{
+	pthread_mutex_lock(&gate.lock);
+	if (gate.armed) {
+		gate.held++;
+		pthread_cond_broadcast(&gate.cond);
+		while (gate.armed)
+			pthread_cond_wait(&gate.cond, &gate.lock);
+	}
+	pthread_mutex_unlock(&gate.lock);
 }
 
 static void on_descriptor(void *o, uint32_t ep, uint64_t addr, uint64_t len, bool device_write,
@@ -93,7 +120,8 @@ static void on_descriptor(void *o, uint32_t ep, uint64_t addr, uint64_t len, boo
 static void on_violation(void *o, const struct viommu_violation_record *r)
 {
 	(void)o;
-	violations++;
+	__atomic_fetch_add(&violations, 1, __ATOMIC_RELAXED);
+	gate_hold();
 	if (r->reason == VIOMMU_V_DESCRIPTOR && r->rule)
 		snprintf(last_rule, sizeof(last_rule), "%s", r->rule);
 	else
@@ -251,8 +279,8 @@ static void setup(void)
 	if (disk_fd < 0 || ftruncate(disk_fd, DISK_SIZE))
 		bail("cannot create the disk image");
 	disk_pattern();
-	p.fd = dup(disk_fd);
-	p.size = DISK_SIZE;
+	if (disk_open_fd(&p.disk, dup(disk_fd), false))
+		bail("cannot open the disk image");
 	p.dma.bounce = swiotlb_account_create(pool, "nvme0");
 	bdf = pci_bdf(SLOT, 0);
 	if (viommu_add_endpoint(iommu, bdf, "nvme0") || dma_attach_iommu(&p.dma, iommu))
@@ -435,6 +463,65 @@ static void test_queues(void)
 	ioq = (struct queue){ .qid = 1, .sq_off = IOSQ_OFF, .cq_off = IOCQ_OFF, .size = 64, .phase = true };
 }
 
+/*
+ * Commands of MDTS (1 MiB) whose data the controller stages in several
+ * bounce segments (256 KiB each): SGL data blocks straddling segment
+ * boundaries at odd addresses, a PRP list of 255 entries, and a read whose
+ * last block the driver may not write: refused whole, nothing written.
+ */
+static void test_io_mdts(void)
+{
+	const size_t mib = 1u << 20;
+	const uint32_t len1 = 300000, len2 = 400000, len3 = (uint32_t)(mib - len1 - len2);
+	uint8_t *seg = rw(LIST_OFF + 0x8000), *d1 = rw(DATA_OFF), *d2 = rw(DATA_OFF + 0x50007),
+		*d3 = rw(DATA_OFF + 0xc0005), *back = rw(DATA2_OFF);
+	uint8_t *expect = malloc(mib);
+	uint64_t *list = (uint64_t *)rw(LIST_OFF + 0x9000);
+	struct nvme_sqe c;
+	int before;
+	bool untouched = true;
+
+	for (size_t i = 0; i < mib; i++)
+		expect[i] = (uint8_t)(i * 11 + (i >> 12));
+	memcpy(d1, expect, len1);
+	memcpy(d2, expect + len1, len2);
+	memcpy(d3, expect + len1 + len2, len3);
+	sgl_put(seg, IOVA_RW + DATA_OFF, len1, NVME_SGL_DATA_BLOCK);
+	sgl_put(seg + 16, IOVA_RW + DATA_OFF + 0x50007, len2, NVME_SGL_DATA_BLOCK);
+	sgl_put(seg + 32, IOVA_RW + DATA_OFF + 0xc0005, len3, NVME_SGL_DATA_BLOCK);
+	c = rw_cmd(NVME_CMD_WRITE, 512, (uint32_t)(mib / 512));
+	sgl_cmd(&c, IOVA_RW + LIST_OFF + 0x8000, 48, NVME_SGL_LAST_SEGMENT);
+	is_int(0, run(&ioq, &c, NULL), "Write 1 MiB from 3 SGL blocks across bounce segments");
+	ok(disk_equals(512 * 512, expect, mib), "the image holds the 1 MiB in order");
+
+	memset(back, 0, mib);
+	for (unsigned int i = 0; i < 255; i++)
+		list[i] = htole64(IOVA_RW + DATA2_OFF + 0x1000ull * (i + 1));
+	c = rw_cmd(NVME_CMD_READ, 512, (uint32_t)(mib / 512));
+	c.prp1 = htole64(IOVA_RW + DATA2_OFF);
+	c.prp2 = htole64(IOVA_RW + LIST_OFF + 0x9000);
+	is_int(0, run(&ioq, &c, NULL), "Read 1 MiB through a PRP list of 255 entries");
+	ok(!memcmp(back, expect, mib), "read back what was written");
+
+	/* The last 64 KiB go to the read-only window. */
+	memset(back, 0x5c, mib);
+	sgl_put(seg, IOVA_RW + DATA2_OFF + 1, 500000, NVME_SGL_DATA_BLOCK);
+	sgl_put(seg + 16, IOVA_RW + DATA2_OFF + 0x80000, (uint32_t)(mib - 500000 - 65536),
+		NVME_SGL_DATA_BLOCK);
+	sgl_put(seg + 32, IOVA_RO, 65536, NVME_SGL_DATA_BLOCK);
+	c = rw_cmd(NVME_CMD_READ, 512, (uint32_t)(mib / 512));
+	sgl_cmd(&c, IOVA_RW + LIST_OFF + 0x8000, 48, NVME_SGL_LAST_SEGMENT);
+	before = violations;
+	is_int(SC(0, NVME_SC_DATA_XFER_ERROR), run(&ioq, &c, NULL),
+	       "Read 1 MiB, its last block read-only: data transfer error");
+	ok(violations == before + 1 && !strcmp(last_rule, "(permission)"),
+	   "... reported once as a permission violation");
+	for (size_t i = 0; i < mib; i++)
+		untouched &= back[i] == 0x5c;
+	ok(untouched, "... and nothing was written to the blocks the driver may write");
+	free(expect);
+}
+
 static void test_io(void)
 {
 	uint8_t *data = rw(DATA_OFF), *data2 = rw(DATA2_OFF), expect[64 * 1024];
@@ -543,6 +630,8 @@ static void test_io(void)
 		ok(disk_zero(100 * 512, 8 * 512), "the range reads zero (a punched hole)");
 		ok(disk_equals(108 * 512, data + 8 * 512, 512), "the LBA after it is untouched");
 	}
+
+	test_io_mdts();
 
 	c = rw_cmd(NVME_CMD_READ, DISK_SIZE / 512 - 1, 2);
 	c.prp1 = htole64(IOVA_RW + DATA2_OFF);
@@ -767,6 +856,294 @@ static void test_hostile_queues(void)
 	is_int(14, st.descriptor_errors, "each malformed descriptor counted once");
 }
 
+/* --- with the controller's threads ---------------------------------------- */
+
+/* Queues of the thread tests: SQ q and CQ q in their own pages. */
+#define TSQ_OFF(q)  (0x600000 + 0x10000ull * (q))
+#define TCQ_OFF(q)  (0x680000 + 0x10000ull * (q))
+#define TDATA_OFF   0x800000     /* 64 commands x 8 KiB for each of 2 queues */
+#define WAIT_MS     20000        /* a hang guard, never a timing assertion */
+
+static struct queue tq[5];
+
+/* The next completion of q, waiting for it (a server posts it). */
+static bool wait_reap(struct queue *q, uint16_t *sc, uint32_t *dw0)
+{
+	uint32_t d;
+
+	for (unsigned int ms = 0; ms < WAIT_MS; ms++) {
+		if (reap(q, sc, dw0 ? dw0 : &d))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* Submit on q and wait for the completion: its status, 0xffff if none came. */
+static uint16_t run_wait(struct queue *q, struct nvme_sqe *c)
+{
+	uint16_t sc;
+
+	push(q, c);
+	return wait_reap(q, &sc, NULL) ? sc : 0xffff;
+}
+
+/* Wait until `want` servers are held at the gate. */
+static bool gate_wait_held(int want)
+{
+	bool ok = false;
+
+	for (unsigned int ms = 0; ms < WAIT_MS && !ok; ms++) {
+		pthread_mutex_lock(&gate.lock);
+		ok = gate.held >= want;
+		pthread_mutex_unlock(&gate.lock);
+		if (!ok)
+			usleep(1000);
+	}
+	return ok;
+}
+
+static void gate_arm(void)
+{
+	pthread_mutex_lock(&gate.lock);
+	gate.armed = true;
+	gate.held = 0;
+	pthread_mutex_unlock(&gate.lock);
+}
+
+static void gate_open(void)
+{
+	pthread_mutex_lock(&gate.lock);
+	gate.armed = false;
+	pthread_cond_broadcast(&gate.cond);
+	pthread_mutex_unlock(&gate.lock);
+}
+
+/* Create CQ q (entries) and SQ q on CQ cqid, with the admin queue served
+ * by the admin thread. */
+static bool create_pair(unsigned int q, unsigned int cqid, unsigned int entries, bool make_cq)
+{
+	struct nvme_sqe c;
+
+	if (make_cq) {
+		memset(rw(TCQ_OFF(cqid)), 0, 16 * entries);
+		c = cmd(NVME_ADMIN_CREATE_CQ, 0);
+		c.prp1 = htole64(IOVA_RW + TCQ_OFF(cqid));
+		c.cdw10 = htole32(cqid | (entries - 1) << 16);
+		c.cdw11 = htole32(1 | 2 | cqid << 16);
+		if (run_wait(&adminq, &c))
+			return false;
+		tq[cqid].cq_off = TCQ_OFF(cqid);
+		tq[cqid].head = 0;
+		tq[cqid].phase = true;
+	}
+	c = cmd(NVME_ADMIN_CREATE_SQ, 0);
+	c.prp1 = htole64(IOVA_RW + TSQ_OFF(q));
+	c.cdw10 = htole32(q | (entries - 1) << 16);
+	c.cdw11 = htole32(1 | cqid << 16);
+	if (run_wait(&adminq, &c))
+		return false;
+	tq[q].qid = (uint16_t)q;
+	tq[q].sq_off = TSQ_OFF(q);
+	tq[q].size = entries;
+	tq[q].tail = 0;
+	if (make_cq)
+		tq[cqid].size = entries;
+	return true;
+}
+
+/* A Read of one LBA into the read-only window: its server's write to
+ * guest memory is refused, and the violation callback holds the server. */
+static struct nvme_sqe refused_read(void)
+{
+	struct nvme_sqe c = rw_cmd(NVME_CMD_READ, 0, 1);
+
+	c.prp1 = htole64(IOVA_RO);
+	return c;
+}
+
+static void *reset_from_vcpu(void *arg)
+{
+	(void)arg;
+	reg_w(NVME_REG_CC, 0);   /* returns once every server is out of its command */
+	return NULL;
+}
+
+/*
+ * 64 Writes on each of SQ 1 and SQ 2 submitted at once, each 8 KiB of its
+ * own pattern at its own LBAs, completed in any order; then the image
+ * checked.  Both servers move data at the same time.
+ */
+static void concurrent_writes(void)
+{
+	unsigned int done[3] = { 0 }, bad = 0;
+	struct nvme_queue_stats before[3], after[3];
+	bool all = true;
+
+	for (unsigned int q = 1; q <= 2; q++)
+		nvme_queue_stats(n, q, &before[q]);
+	for (unsigned int q = 1; q <= 2; q++) {
+		for (unsigned int i = 0; i < 32; i++) {
+			uint64_t off = TDATA_OFF + 0x100000ull * (q - 1) + 0x2000ull * i;
+			struct nvme_sqe c = rw_cmd(NVME_CMD_WRITE, 2048 + (q - 1) * 1024 + i * 16, 16);
+
+			for (unsigned int b = 0; b < 0x2000; b++)
+				rw(off)[b] = (uint8_t)(q * 64 + i + b * 3);
+			c.prp1 = htole64(IOVA_RW + off);
+			c.prp2 = htole64(IOVA_RW + off + 0x1000);
+			c.cid = htole16(next_cid++);
+			memcpy(rw(tq[q].sq_off + 64ull * tq[q].tail), &c, sizeof(c));
+			tq[q].tail = (tq[q].tail + 1) % tq[q].size;
+		}
+	}
+	reg_w(NVME_REG_DBS + 8 * 1, tq[1].tail);
+	reg_w(NVME_REG_DBS + 8 * 2, tq[2].tail);
+	for (unsigned int q = 1; q <= 2; q++) {
+		uint16_t sc;
+
+		while (done[q] < 32 && wait_reap(&tq[q], &sc, NULL)) {
+			done[q]++;
+			bad += sc != 0;
+		}
+	}
+	ok(done[1] == 32 && done[2] == 32 && !bad, "64 Writes on SQ 1 and SQ 2 at once: all complete, OK");
+	for (unsigned int q = 1; q <= 2; q++) {
+		for (unsigned int i = 0; i < 32; i++)
+			all &= disk_equals((2048 + (q - 1) * 1024 + i * 16) * 512ull,
+					   rw(TDATA_OFF + 0x100000ull * (q - 1) + 0x2000ull * i), 0x2000);
+	}
+	ok(all, "the image holds every Write's data at its LBAs");
+	for (unsigned int q = 1; q <= 2; q++) {
+		nvme_queue_stats(n, q, &after[q]);
+		ok(after[q].commands - before[q].commands == 32 &&
+		   after[q].bytes_written - before[q].bytes_written == 32 * 0x2000 &&
+		   after[q].errors == before[q].errors && after[q].bytes_read == before[q].bytes_read,
+		   "I/O queue %u's counters: 32 commands, 256 KiB written, no error (%" PRIu64 ", %" PRIu64 " B)",
+		   q, after[q].commands - before[q].commands, after[q].bytes_written - before[q].bytes_written);
+	}
+	nvme_queue_stats(n, 0, &after[0]);
+	ok(after[0].commands == 0, "there is no I/O queue 0: zero counters");
+}
+
+/*
+ * SQ 3 and SQ 4 share a CQ of 4 entries, 24 commands each submitted at
+ * once: the servers must never post more completions than the CQ has
+ * room for.  Every command completes exactly once.
+ */
+static void shared_cq(void)
+{
+	bool seen[48] = { false }, twice = false;
+	uint16_t first = next_cid;
+	unsigned int got = 0;
+
+	ok(create_pair(3, 3, 4, true) && create_pair(4, 3, 4, false), "SQ 3 and SQ 4 on one 4-entry CQ");
+	/* The SQs hold 4 entries too: 3 commands at a time each. */
+	for (unsigned int round = 0; round < 8; round++) {
+		for (unsigned int q = 3; q <= 4; q++) {
+			for (unsigned int i = 0; i < 3; i++) {
+				struct nvme_sqe c = cmd(NVME_CMD_FLUSH, 1);
+
+				c.cid = htole16(next_cid++);
+				memcpy(rw(tq[q].sq_off + 64ull * tq[q].tail), &c, sizeof(c));
+				tq[q].tail = (tq[q].tail + 1) % tq[q].size;
+			}
+			reg_w(NVME_REG_DBS + 8 * q, tq[q].tail);
+		}
+		for (unsigned int i = 0; i < 6; i++) {
+			struct nvme_cqe e;
+			uint16_t sc;
+			uint32_t dw0;
+			unsigned int slot = tq[3].head;
+
+			if (!wait_reap(&tq[3], &sc, &dw0))
+				break;
+			memcpy(&e, rw(tq[3].cq_off + 16ull * slot), sizeof(e));
+			if ((uint16_t)(le16toh(e.cid) - first) < 48) {
+				twice |= seen[le16toh(e.cid) - first];
+				seen[le16toh(e.cid) - first] = true;
+			}
+			got++;
+		}
+	}
+	is_int(48, got, "48 completions on the shared CQ");
+	ok(!twice, "none twice (no slot overwritten before the driver consumed it)");
+}
+
+static void test_threads(void)
+{
+	struct nvme_sqe c;
+	struct nvme_cqe e;
+	pthread_t vcpu;
+	uint16_t sc;
+	uint32_t dw0;
+	struct nvme_stats st;
+
+	is_int(0, nvme_start(n), "the controller's threads start (admin + 4 I/O)");
+	reg_w(NVME_REG_CC, 0);
+	enable();
+	ok(create_pair(1, 1, 64, true) && create_pair(2, 2, 64, true),
+	   "Create I/O CQ/SQ 1 and 2 through the admin thread");
+
+	/* SQ 2 is served while SQ 1's server is inside a command. */
+	gate_arm();
+	c = refused_read();
+	push(&tq[1], &c);
+	ok(gate_wait_held(1), "SQ 1's server is held inside its command");
+	memset(rw(TDATA_OFF), 0x3c, 4096);
+	c = rw_cmd(NVME_CMD_WRITE, 300, 8);
+	c.prp1 = htole64(IOVA_RW + TDATA_OFF);
+	is_int(0, run_wait(&tq[2], &c), "meanwhile a Write on SQ 2 completes");
+	ok(disk_equals(300 * 512, rw(TDATA_OFF), 4096), "and its data is on the image");
+
+	/* Delete I/O SQ 1 while its server is inside that command: the
+	 * deletion waits for it, the command's completion comes first. */
+	c = cmd(NVME_ADMIN_DELETE_SQ, 0);
+	c.cdw10 = htole32(1);
+	push(&adminq, &c);
+	gate_open();
+	ok(wait_reap(&adminq, &sc, NULL) && sc == 0, "Delete I/O SQ 1 completes once the command ended");
+	ok(reap(&tq[1], &sc, &dw0) && sc == SC(0, NVME_SC_DATA_XFER_ERROR),
+	   "the held command's completion was posted before it (data transfer error)");
+	c = rw_cmd(NVME_CMD_READ, 0, 1);
+	c.prp1 = htole64(IOVA_RW + TDATA_OFF);
+	push(&tq[1], &c);   /* the doorbell of a deleted SQ: an invalid doorbell */
+	is_int(0, reg_r(NVME_REG_CSTS) & NVME_CSTS_CFS, "the controller goes on");
+
+	/* Create it again, hold its server again, reset from a vCPU thread:
+	 * the reset returns only after the command ended, whose completion
+	 * is dropped. */
+	ok(create_pair(1, 1, 64, false), "Create I/O SQ 1 again on CQ 1");
+	gate_arm();
+	c = refused_read();
+	push(&tq[1], &c);
+	ok(gate_wait_held(1), "SQ 1's server is held again");
+	if (pthread_create(&vcpu, NULL, reset_from_vcpu, NULL))
+		bail("pthread_create");
+	/* The reset clears CSTS.RDY before it waits for the servers. */
+	for (unsigned int ms = 0; ms < WAIT_MS && (reg_r(NVME_REG_CSTS) & NVME_CSTS_RDY); ms++)
+		usleep(1000);
+	ok(!(reg_r(NVME_REG_CSTS) & NVME_CSTS_RDY), "the reset began while the server was held");
+	gate_open();
+	pthread_join(vcpu, NULL);
+	is_int(0, reg_r(NVME_REG_CSTS), "CC.EN 0 with a command under way: reset, not ready");
+	memcpy(&e, rw(tq[1].cq_off + 16ull * tq[1].head), sizeof(e));
+	ok((le16toh(e.status) & 1) != tq[1].phase, "the command's completion was dropped by the reset");
+
+	/* After the reset: everything again, then the data streams. */
+	enable();
+	ok(create_pair(1, 1, 64, true) && create_pair(2, 2, 64, true), "queues created again after reset");
+	concurrent_writes();
+	shared_cq();
+
+	/* Shutdown with the threads: CSTS.SHST complete, nothing served. */
+	reg_w(NVME_REG_CC, reg_r(NVME_REG_CC) | NVME_CC_SHN_NORMAL);
+	is_int(NVME_CSTS_SHST_COMPLETE, reg_r(NVME_REG_CSTS) & NVME_CSTS_SHST_MASK,
+	       "CC.SHN with the threads: shutdown complete");
+	nvme_stats(n, &st);
+	ok(st.io_queues_max >= 3, "up to %u I/O SQs were live at once", st.io_queues_max);
+	nvme_stop(n);
+}
+
 int main(void)
 {
 	struct viommu_config vcfg;
@@ -794,6 +1171,7 @@ int main(void)
 	test_malformed();
 	test_msix_and_master();
 	test_hostile_queues();
+	test_threads();
 
 	nvme_destroy(n);
 	close(disk_fd);

@@ -304,9 +304,9 @@ int main(void)
 	cfg_write(bdf, msix + 2, 2, 0x8000);       /* enable */
 	wr(VPCI_MSIX_TABLE + 16 + 8, 4, 0x4142);   /* vector 1 data */
 	rng.vd.vq[0].signalled_used_valid = false;
-	pthread_mutex_lock(&rng.vd.lock);
+	virtio_queue_lock(&rng.vd, 0);             /* as its run would */
 	virtio_queue_interrupt(&rng.vd, 0);        /* vector 1 is masked (reset state) */
-	pthread_mutex_unlock(&rng.vd.lock);
+	virtio_queue_unlock(&rng.vd, 0);
 	is_int(0, msis, "a masked vector does not fire");
 	ok(rd(VPCI_MSIX_PBA, 4) & 2, "its pending bit is set");
 	wr(VPCI_MSIX_TABLE + 16 + 12, 4, 0);       /* unmask */

@@ -188,7 +188,7 @@ static bool pieces_are(unsigned int n, size_t piece, uint64_t byte_off, uint8_t 
 static bool disk_is(struct dev *v, uint64_t off, size_t len, uint64_t rel, uint8_t seed)
 {
 	uint8_t *buf = malloc(len);
-	bool same = buf && pread(v->blk.fd, buf, len, (off_t)off) == (ssize_t)len;
+	bool same = buf && pread(v->blk.disk.fd, buf, len, (off_t)off) == (ssize_t)len;
 
 	for (size_t i = 0; same && i < len; i++)
 		same = buf[i] == disk_byte(off - rel + i, seed);
@@ -270,7 +270,7 @@ static uint8_t dwz(struct dev *v, uint32_t type, const uint32_t (*rng)[3], unsig
 static bool disk_zero(struct dev *v, uint64_t off, size_t len)
 {
 	uint8_t *buf = malloc(len);
-	bool zero = buf && pread(v->blk.fd, buf, len, (off_t)off) == (ssize_t)len;
+	bool zero = buf && pread(v->blk.disk.fd, buf, len, (off_t)off) == (ssize_t)len;
 
 	for (size_t i = 0; zero && i < len; i++)
 		zero = !buf[i];
