@@ -271,13 +271,19 @@ _rv_in_testhost() {
 	_rv_tmp=$(mktemp -d "${TMPDIR:-/tmp}/run-vmm.XXXXXX") || return 125
 	_rv_attempt=1
 	while :; do
-		: >"$_rv_tmp/result" >"$_rv_tmp/out"
-		_rv_to='>"$_rv_tmp/out"'
-		[ "$VMM_LIVE_OUTPUT" = 1 ] && _rv_to='>&8'
+		: >"$_rv_tmp/result" >"$_rv_tmp/out" >"$_rv_tmp/live"
+		_rv_th="$VMM_TESTHOST_SCRIPT --progress \"\$VMM_PROGRESS\" --result \"\$_rv_tmp/result\" $_rv_cmd"
 		{
-			eval "$VMM_TESTHOST_SCRIPT --progress \"\$VMM_PROGRESS\" --result \"\$_rv_tmp/result\" $_rv_cmd 2>&1 $_rv_to" \
-				</dev/null
-			echo $? >"$_rv_tmp/rc"
+			if [ "$VMM_LIVE_OUTPUT" = 1 ]; then
+				# vmm's output live on fd 8, and a copy for the
+				# CR3 check below; the progress lines (stderr,
+				# through fd 9) to the relay.
+				eval "{ { $_rv_th 2>&9; echo \$? >\"\$_rv_tmp/rc\"; } |
+					tee \"\$_rv_tmp/live\" >&8; } 9>&1" </dev/null
+			else
+				eval "$_rv_th 2>&1 >\"\$_rv_tmp/out\"" </dev/null
+				echo $? >"$_rv_tmp/rc"
+			fi
 		} | _rv_relay
 		_rv_rc=$(cat "$_rv_tmp/rc")
 		_rv_verdict=$(sed -n 's/^verdict=//p' "$_rv_tmp/result")
@@ -287,14 +293,15 @@ _rv_in_testhost() {
 		# tables outside it; seen only in the nested test host, with L1
 		# addresses (docs/guest-and-testhost.md, "The network tests").
 		if [ "$_rv_verdict" != test-host-failure ] &&
-			tr -d '\r' <"$_rv_tmp/out" | grep -q 'CR3 0x[0-9a-f]*: its top page table is not guest RAM'; then
+			cat "$_rv_tmp/out" "$_rv_tmp/live" | tr -d '\r' |
+			grep -q 'CR3 0x[0-9a-f]*: its top page table is not guest RAM'; then
 			_rv_verdict=test-host-failure
 			_rv_reason="a vCPU's CR3 was outside guest RAM (vmm's stop diagnostics): the emulated test host corrupted its state"
 		fi
 		[ "$_rv_verdict" = test-host-failure ] && [ "$_rv_attempt" = 1 ] || break
 		_rv_diag "RETRY: $_rv_name: the test host failed: $_rv_reason"
 		_rv_diag "(attempt 1's last output lines:)"
-		tail -n 20 "$_rv_tmp/out" | tr -d '\r' | sed 's/^/| /' | _rv_relay
+		cat "$_rv_tmp/out" "$_rv_tmp/live" | tail -n 20 | tr -d '\r' | sed 's/^/| /' | _rv_relay
 		_rv_attempt=2
 	done
 	if [ "$_rv_verdict" = test-host-failure ]; then

@@ -14,7 +14,7 @@
 
 command -v cpio >/dev/null 2>&1 || skip_all "cpio not installed"
 bb=$(command -v busybox) || skip_all "busybox not installed"
-plan 43
+plan 45
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/testhost-t.XXXXXX") || bail "mktemp failed"
 at_exit 'rm -rf "$tmp"'
@@ -196,6 +196,23 @@ for case in reset oops nostart hang peerhang badcr3; do
 	ok 'grep -q "^# RETRY: .*: the test host failed: ." "$tmp/rv.tap"' \
 		"run_vmm_script: $case: the retry is announced with its proof ($(grep -m1 '^# RETRY: ' "$tmp/rv.tap" | cut -c1-90))"
 done
+# The same with vmm's output shown live (./quickstart): the CR3 proof is
+# seen there too.
+FAKE_L1="badcr3 exit:0"
+export FAKE_L1
+rm -f "$FAKE_STATE"
+(
+	. "$top_srcdir/tests/integration/run-vmm.sh"
+	VMM_TESTHOST_SCRIPT="bash $top_srcdir/tests/testhost --no-kvm-hold"
+	VMM_MODE=testhost
+	VMM_LIVE_OUTPUT=1
+	run_vmm_script --timeout 10 "$tmp/script.sh" >"$tmp/rv.out" 2>&1
+	echo "status $?" >"$tmp/rv.status"
+) >"$tmp/rv.tap" 2>&1
+attempts=$(cat "$FAKE_STATE" 2>/dev/null || echo 0)
+ok '[ "$(cat "$tmp/rv.status")" = "status 0" ] && [ "$attempts" = 2 ] && grep -q "^# RETRY: .*CR3" "$tmp/rv.tap"' \
+	"run_vmm_script, output live (VMM_LIVE_OUTPUT=1): badcr3 is retried too ($attempts attempts, $(cat "$tmp/rv.status"))"
+ok 'grep -q "runner output" "$tmp/rv.tap"' "and vmm's output was shown live"
 rv "reset oops" 30
 ok '[ "$st" = 125 ] && [ "$retries" = 1 ] && [ "$attempts" = 2 ]' \
 	"run_vmm_script: a second test host failure is returned (125), no third attempt ($attempts attempts)"
