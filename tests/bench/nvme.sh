@@ -23,21 +23,29 @@
 # unmap trace events, log backend), method in tests/bench/blk-lib.sh.
 # The table goes to stdout, the numbers to --out FILE (default
 # bench-nvme.tsv: "config metric median min max n"; FILE.raw: each run).
-#   tests/bench/nvme.sh [-n RUNS] [-s SECS] [-m MIB] [--out FILE] [--log FILE]
+# -c "CONFIGS" runs only those (e.g. -c "vmm-lazy vmm-noiommu"), -p PHASES
+# only those blkbench phases (comma-separated, e.g. -p seqread,seqwrite).
+#   tests/bench/nvme.sh [-n RUNS] [-s SECS] [-m MIB] [-c CONFIGS] [-p PHASES] [--out FILE] [--log FILE]
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 . "$top_srcdir/tests/integration/run-vmm.sh"
 . "$top_srcdir/tests/bench/blk-lib.sh"
 
-runs=3 secs=3 mib=64 out=bench-nvme.tsv log=
+runs=3 secs=3 mib=64 out=bench-nvme.tsv log="" phases=all
+configs="vmm-strict vmm-lazy vmm-noiommu qemu-strict qemu-lazy qemu-noiommu"
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) runs=$2; shift ;;
 	-s) secs=$2; shift ;;
 	-m) mib=$2; shift ;;
+	-c) configs=$2; shift ;;
+	-p) phases=$2; shift ;;
 	--out) out=$2; shift ;;
 	--log) log=$2; shift ;;
-	*) echo "usage: tests/bench/nvme.sh [-n RUNS] [-s SECS] [-m MIB] [--out FILE] [--log FILE]" >&2; exit 2 ;;
+	*)
+		echo "usage: tests/bench/nvme.sh [-n RUNS] [-s SECS] [-m MIB] [-c CONFIGS] [-p PHASES] [--out FILE] [--log FILE]" >&2
+		exit 2
+		;;
 	esac
 	shift
 done
@@ -45,7 +53,7 @@ vmm_setup || exit 1
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-nvme.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 lib=$top_srcdir/tests/bench/blk-lib.sh
-configs="vmm-strict vmm-lazy vmm-noiommu qemu-strict qemu-lazy qemu-noiommu"
+n=$(echo "$configs" | wc -w)
 
 cat >"$tmp/run.sh" <<'SCRIPT'
 lib=$1
@@ -58,11 +66,11 @@ SCRIPT
 
 start=$(date +%s)
 # shellcheck disable=SC2086 # configs: a list
-run_vmm_script --qemu --timeout $((runs * 6 * (4 * secs + 120) + 300)) --put "$lib" \
-	"$tmp/run.sh" "$lib" "$runs" "$secs" "$mib" "$tmp/l1" nvme0n1 nvme0 $configs >"$tmp/log" 2>&1
+run_vmm_script --qemu --timeout $((runs * n * (4 * secs + 120) + 300)) --put "$lib" \
+	"$tmp/run.sh" "$lib" "$runs" "$secs" "$phases" "$mib" "$tmp/l1" nvme0n1 nvme0 $configs >"$tmp/log" 2>&1
 rc=$?
 [ -z "$log" ] || cp "$tmp/log" "$log"
-echo "bench-nvme: $runs rounds of 6 configurations, $secs s per phase, $mib MiB image, 2 vCPUs ($VMM_MODE), $(($(date +%s) - start)) s, status $rc"
+echo "bench-nvme: $runs rounds of $n configurations, $secs s per phase, $mib MiB image, 2 vCPUs ($VMM_MODE), $(($(date +%s) - start)) s, status $rc"
 : >"$out"
 : >"$out.raw"
 bench_summary "$tmp/log" "$configs" "$out.raw" "$out"
