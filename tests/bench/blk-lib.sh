@@ -56,7 +56,8 @@
 #                          (so that the test host's drift hits them
 #                          alike): CONFIG "VMM-MODE[.CPUS]" runs the
 #                          caller's function "VMM_vm MODE CPUS" (CPUS
-#                          default 2), labelled "CONFIG ROUND"
+#                          default 2), labelled "CONFIG ROUND"; VMM is
+#                          vmm, vmmb (the vmm binary $BENCH_VMM_B) or qemu
 #   bench_l1 RUNS SECS PHASES MIB DIR DEV ENDPOINT CONFIG...
 #                          all of a benchmark's VMs: a MIB MiB image in DIR
 #                          (removed after), then bench_rounds with the
@@ -212,13 +213,18 @@ bench_rounds() {
 	done
 }
 
-# The VMs of bench_l1 (exec: $! must be the VMM).
+# The VMs of bench_l1 (exec: $! must be the VMM).  vmmb: a second vmm
+# binary, $BENCH_VMM_B, the same way (two builds side by side).
 vmm_vm() { # MODE CPUS
 	_vv_noiommu=
 	[ "$1" = noiommu ] && _vv_noiommu=--no-iommu
 	# shellcheck disable=SC2046,SC2086 # the disk's options and noiommu: words
-	exec "$VMM" run --timeout "$_bl_limit" --cpus "$2" --mem 512M $_vv_noiommu $(vmm_disk "$_bl_img") \
+	exec "${_vv_vmm:-$VMM}" run --timeout "$_bl_limit" --cpus "$2" --mem 512M $_vv_noiommu $(vmm_disk "$_bl_img") \
 		--report "$BENCH_REPORT" --cmdline "$(bench_cmdline "$_bl_dev" "$1" "$_bl_secs" "$_bl_phases")"
+}
+vmmb_vm() { # MODE CPUS
+	_vv_vmm=$BENCH_VMM_B
+	vmm_vm "$@"
 }
 qemu_vm() { # MODE CPUS
 	_qv_iommu="-device virtio-iommu-pci -trace virtio_iommu_map -trace virtio_iommu_unmap -D $BENCH_TRACE"
@@ -397,8 +403,11 @@ bench_summary() {
 		split("seqread_mibs seqwrite_mibs randread1_iops randread16_iops", g, " ")
 		for (c = 1; c <= nc; c++) {
 			c1 = cs[c]
-			if (c1 ~ /^vmm-strict/) { c2 = "qemu-strict" substr(c1, 11); goal = ">= 1.5" }
-			else if (c1 ~ /^vmm-lazy/) { c2 = "vmm-noiommu" substr(c1, 9); goal = ">= 0.9" }
+			v = c1
+			sub(/-.*/, "", v)
+			if (v != "vmm" && v != "vmmb") continue
+			if (c1 ~ /^vmmb?-strict/) { c2 = "qemu-strict" substr(c1, length(v) + 8); goal = ">= 1.5" }
+			else if (c1 ~ /^vmmb?-lazy/) { c2 = v "-noiommu" substr(c1, length(v) + 6); goal = ">= 0.9" }
 			else continue
 			printf "%s / %s (goal %s): seq read %s, seq write %s, IOPS QD1 %s, IOPS QD16 %s\n", c1, c2,
 				goal, ratio(g[1], c1, c2), ratio(g[2], c1, c2), ratio(g[3], c1, c2), ratio(g[4], c1, c2)

@@ -23,14 +23,15 @@
 # vCPU count on stdout; the numbers in --out FILE (default
 # bench-iommu.tsv: "config metric median min max n"; FILE.raw: each run).
 # -v "CONFIGS" runs only those (without .CPUS, e.g. -v "vmm-lazy
-# vmm-noiommu"), -p PHASES only those blkbench phases (comma-separated).
-#   tests/bench/iommu.sh [-n RUNS] [-s SECS] [-m MIB] [-c "CPUS..."] [-v CONFIGS] [-p PHASES] [--out FILE] [--log FILE]
+# vmm-noiommu"), -p PHASES only those blkbench phases (comma-separated);
+# -b VMM: another vmm binary, configurations vmmb-MODE (with -v).
+#   tests/bench/iommu.sh [-n RUNS] [-s SECS] [-m MIB] [-c "CPUS..."] [-v CONFIGS] [-p PHASES] [-b VMM] [--out FILE] [--log FILE]
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 . "$top_srcdir/tests/integration/run-vmm.sh"
 . "$top_srcdir/tests/bench/blk-lib.sh"
 
-runs=3 secs=2 mib=64 cpus="1 2" out=bench-iommu.tsv log="" phases=all
+runs=3 secs=2 mib=64 cpus="1 2" out=bench-iommu.tsv log="" phases=all vmmb=/nonexistent
 vmms="vmm-strict vmm-lazy vmm-noiommu qemu-strict qemu-lazy qemu-noiommu"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -40,10 +41,11 @@ while [ $# -gt 0 ]; do
 	-c) cpus=$2; shift ;;
 	-v) vmms=$2; shift ;;
 	-p) phases=$2; shift ;;
+	-b) vmmb=$(realpath "$2") || exit 2; shift ;;
 	--out) out=$2; shift ;;
 	--log) log=$2; shift ;;
 	*)
-		echo "usage: tests/bench/iommu.sh [-n RUNS] [-s SECS] [-m MIB] [-c \"CPUS...\"] [-v CONFIGS] [-p PHASES] [--out FILE] [--log FILE]" >&2
+		echo "usage: tests/bench/iommu.sh [-n RUNS] [-s SECS] [-m MIB] [-c \"CPUS...\"] [-v CONFIGS] [-p PHASES] [-b VMM] [--out FILE] [--log FILE]" >&2
 		exit 2
 		;;
 	esac
@@ -61,8 +63,8 @@ for c in $cpus; do
 done
 
 cat >"$tmp/run.sh" <<'SCRIPT'
-lib=$1
-shift
+lib=$1 BENCH_VMM_B=$2
+shift 2
 . "$lib"
 vmm_disk() { echo "--disk $1"; }
 qemu_disk() { # IMAGE MODE: modern virtio-blk, behind the IOMMU unless noiommu
@@ -76,8 +78,9 @@ SCRIPT
 start=$(date +%s)
 n=$(echo "$configs" | wc -w)
 # shellcheck disable=SC2086 # configs: a list
-run_vmm_script --qemu --timeout $((runs * n * (4 * secs + 120) + 300)) --put "$lib" \
-	"$tmp/run.sh" "$lib" "$runs" "$secs" "$phases" "$mib" "$tmp/l1" vda virtio-blk $configs >"$tmp/log" 2>&1
+[ -f "$vmmb" ] && set -- --put "$vmmb"
+run_vmm_script --qemu --timeout $((runs * n * (4 * secs + 120) + 300)) --put "$lib" "$@" \
+	"$tmp/run.sh" "$lib" "$vmmb" "$runs" "$secs" "$phases" "$mib" "$tmp/l1" vda virtio-blk $configs >"$tmp/log" 2>&1
 rc=$?
 [ -z "$log" ] || cp "$tmp/log" "$log"
 echo "bench-iommu: $runs rounds of $n configurations, $secs s per phase, $mib MiB image ($VMM_MODE), $(($(date +%s) - start)) s, status $rc"

@@ -24,14 +24,16 @@
 # The table goes to stdout, the numbers to --out FILE (default
 # bench-nvme.tsv: "config metric median min max n"; FILE.raw: each run).
 # -c "CONFIGS" runs only those (e.g. -c "vmm-lazy vmm-noiommu"), -p PHASES
-# only those blkbench phases (comma-separated, e.g. -p seqread,seqwrite).
-#   tests/bench/nvme.sh [-n RUNS] [-s SECS] [-m MIB] [-c CONFIGS] [-p PHASES] [--out FILE] [--log FILE]
+# only those blkbench phases (comma-separated, e.g. -p seqread,seqwrite);
+# -b VMM: another vmm binary (say, a build before a change), configurations
+# vmmb-strict, vmmb-lazy, vmmb-noiommu (with -c).
+#   tests/bench/nvme.sh [-n RUNS] [-s SECS] [-m MIB] [-c CONFIGS] [-p PHASES] [-b VMM] [--out FILE] [--log FILE]
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 . "$top_srcdir/tests/integration/run-vmm.sh"
 . "$top_srcdir/tests/bench/blk-lib.sh"
 
-runs=3 secs=3 mib=64 out=bench-nvme.tsv log="" phases=all
+runs=3 secs=3 mib=64 out=bench-nvme.tsv log="" phases=all vmmb=/nonexistent
 configs="vmm-strict vmm-lazy vmm-noiommu qemu-strict qemu-lazy qemu-noiommu"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -40,10 +42,11 @@ while [ $# -gt 0 ]; do
 	-m) mib=$2; shift ;;
 	-c) configs=$2; shift ;;
 	-p) phases=$2; shift ;;
+	-b) vmmb=$(realpath "$2") || exit 2; shift ;;
 	--out) out=$2; shift ;;
 	--log) log=$2; shift ;;
 	*)
-		echo "usage: tests/bench/nvme.sh [-n RUNS] [-s SECS] [-m MIB] [-c CONFIGS] [-p PHASES] [--out FILE] [--log FILE]" >&2
+		echo "usage: tests/bench/nvme.sh [-n RUNS] [-s SECS] [-m MIB] [-c CONFIGS] [-p PHASES] [-b VMM] [--out FILE] [--log FILE]" >&2
 		exit 2
 		;;
 	esac
@@ -56,8 +59,8 @@ lib=$top_srcdir/tests/bench/blk-lib.sh
 n=$(echo "$configs" | wc -w)
 
 cat >"$tmp/run.sh" <<'SCRIPT'
-lib=$1
-shift
+lib=$1 BENCH_VMM_B=$2
+shift 2
 . "$lib"
 vmm_disk() { echo "--nvme $1,serial=bench"; }
 qemu_disk() { echo "-drive file=$1,if=none,id=n0,format=raw,cache=unsafe -device nvme,serial=bench,drive=n0"; }
@@ -66,8 +69,9 @@ SCRIPT
 
 start=$(date +%s)
 # shellcheck disable=SC2086 # configs: a list
-run_vmm_script --qemu --timeout $((runs * n * (4 * secs + 120) + 300)) --put "$lib" \
-	"$tmp/run.sh" "$lib" "$runs" "$secs" "$phases" "$mib" "$tmp/l1" nvme0n1 nvme0 $configs >"$tmp/log" 2>&1
+[ -f "$vmmb" ] && set -- --put "$vmmb"
+run_vmm_script --qemu --timeout $((runs * n * (4 * secs + 120) + 300)) --put "$lib" "$@" \
+	"$tmp/run.sh" "$lib" "$vmmb" "$runs" "$secs" "$phases" "$mib" "$tmp/l1" nvme0n1 nvme0 $configs >"$tmp/log" 2>&1
 rc=$?
 [ -z "$log" ] || cp "$tmp/log" "$log"
 echo "bench-nvme: $runs rounds of $n configurations, $secs s per phase, $mib MiB image, 2 vCPUs ($VMM_MODE), $(($(date +%s) - start)) s, status $rc"
