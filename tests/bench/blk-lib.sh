@@ -218,6 +218,10 @@ bench_rounds() {
 vmm_vm() { # MODE CPUS
 	_vv_noiommu=
 	[ "$1" = noiommu ] && _vv_noiommu=--no-iommu
+	# The guest QEMU boots too: a vmm binary outside its build tree (vmmb)
+	# would look for an installed one.
+	VMM_GUEST_DIR=${VMM_GUEST_DIR:-$VMM_GUEST_OUT}
+	export VMM_GUEST_DIR
 	# shellcheck disable=SC2046,SC2086 # the disk's options and noiommu: words
 	exec "${_vv_vmm:-$VMM}" run --timeout "$_bl_limit" --cpus "$2" --mem 512M $_vv_noiommu $(vmm_disk "$_bl_img") \
 		--report "$BENCH_REPORT" --cmdline "$(bench_cmdline "$_bl_dev" "$1" "$_bl_secs" "$_bl_phases")"
