@@ -81,7 +81,8 @@
 # guest mode: the VMM's own code and KVM's) and the VM exits per GiB
 # (sequential) or per I/O (random); then one table per phase of the exits
 # by reason, the KVM statistics and the MSR accesses with the same unit
-# (metrics PHASE_exit.REASON_per_gib, PHASE_kvm.STAT_per_io, ...); per
+# (metrics PHASE_exit.REASON_per_gib, PHASE_kvm.STAT_per_io, ...; the
+# table shows the rows with >= 1 % of some configuration's exits); per
 # run: IOMMU MAP and UNMAP requests per GiB of all phases (boot included:
 # a few hundred).
 
@@ -395,13 +396,21 @@ bench_summary() {
 			for (c = 1; c <= nc; c++) printf " %-20s", cell(val[cs[c], ph "_exits" pu])
 			printf "\n"
 			for (i = 1; i <= nr; i++) {
-				printf "%-30s", "  " r[i]
+				# a row shows when some configuration has at least
+				# 1 % of its exits there (all rows go to SUMMARY)
+				show = 0
 				for (c = 1; c <= nc; c++) {
-					printf " %-20s", cell(val[cs[c], ph "_" r[i] pu])
+					m = val[cs[c], ph "_" r[i] pu]
+					t = val[cs[c], ph "_exits" pu]
+					if (m != "" && t != "" && median(m) >= 0.01 * median(t)) show = 1
+				}
+				if (show) printf "%-30s", "  " r[i]
+				for (c = 1; c <= nc; c++) {
+					if (show) printf " %-20s", cell(val[cs[c], ph "_" r[i] pu])
 					n = sorted(val[cs[c], ph "_" r[i] pu], a)
 					if (n) printf "%s\t%s\t%s\t%s\t%s\t%d\n", cs[c], ph "_" r[i] pu, median(val[cs[c], ph "_" r[i] pu]), a[1], a[n], n >>summary
 				}
-				printf "\n"
+				if (show) printf "\n"
 			}
 		}
 		split("seqread_mibs seqwrite_mibs randread1_iops randread16_iops", g, " ")
