@@ -69,10 +69,12 @@ static void blk_read_config(struct virtio_dev *vd, unsigned int offset, void *bu
 /* Move `len` bytes between the disk at `pos` and the chain's data area.
  * Behind the bounce engine the disk is read into, or written from, the
  * bounce segment itself (the guest's bytes are copied once, as a device
- * with a scatter-gather engine would); otherwise through blk->bounce. */
+ * with a scatter-gather engine would); otherwise through the queue's
+ * blk->bounce. */
 static uint8_t do_rw(struct virtio_blk *blk, struct virtqueue *vq, const struct vq_elem *e,
 		     bool is_write, uint64_t pos, uint64_t len, uint32_t *written)
 {
+	uint8_t **own = &blk->bounce[vq - blk->vd.vq];
 	bool staged = vq->dma->bounce != NULL;
 	size_t chunk = staged ? SWIOTLB_SEG_MAX : BLK_BOUNCE;
 	/* device reads guest memory: data follows the 16-byte header */
@@ -81,12 +83,12 @@ static uint8_t do_rw(struct virtio_blk *blk, struct virtqueue *vq, const struct 
 
 	/* Without a bounce account (no sanitizer): a buffer of the device's
 	 * own, allocated when first needed. */
-	if (!staged && !blk->bounce && !(blk->bounce = malloc(BLK_BOUNCE)))
+	if (!staged && !*own && !(*own = malloc(BLK_BOUNCE)))
 		return VIRTIO_BLK_S_IOERR;
 	while (done < len) {
 		size_t n = len - done < chunk ? (size_t)(len - done) : chunk;
 		struct swiotlb_seg seg = { 0 };
-		uint8_t *buf = blk->bounce;
+		uint8_t *buf = *own;
 		int ret = 0, io = 0;
 
 		if (staged) {
@@ -203,10 +205,13 @@ static uint8_t handle(struct virtio_blk *blk, struct virtqueue *vq, const struct
 			return VIRTIO_BLK_S_IOERR;   /* unaligned, or past the end of the disk */
 		if (type == VIRTIO_BLK_T_OUT && blk->read_only)
 			return VIRTIO_BLK_S_IOERR;
-		if (type == VIRTIO_BLK_T_IN)
-			blk->reads++, blk->bytes_read += len;
-		else
-			blk->writes++, blk->bytes_written += len;
+		if (type == VIRTIO_BLK_T_IN) {
+			blk->reads++;
+			blk->bytes_read += len;
+		} else {
+			blk->writes++;
+			blk->bytes_written += len;
+		}
 		return do_rw(blk, vq, e, type == VIRTIO_BLK_T_OUT, pos << SECTOR_SHIFT, len, written);
 	case VIRTIO_BLK_T_FLUSH:
 		blk->flushes++;
@@ -232,9 +237,9 @@ static uint8_t handle(struct virtio_blk *blk, struct virtqueue *vq, const struct
 	}
 }
 
-/* A queue run holds only its own queue's lock: the counters and
- * blk->bounce that the queues share are safe because the transport's one
- * I/O thread runs all of them (virtio-blk has no threads of its own). */
+/* A queue run holds only its own queue's lock, on its own thread (the
+ * transport's queue_threads): the counters the queues share are atomic,
+ * the staging buffer is the queue's own, the disk calls are positioned. */
 static void blk_notify(struct virtio_dev *vd, unsigned int q)
 {
 	struct virtio_blk *blk = vd->priv;
@@ -268,6 +273,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.num_queues = 1,
 	.queue_size = 256,
 	.config_size = sizeof(struct virtio_blk_config),
+	.queue_threads = true,
 	.features = blk_features,
 	.read_config = blk_read_config,
 	.queue_notify = blk_notify,
@@ -296,13 +302,13 @@ int virtio_blk_create(struct virtio_blk *blk, struct pci_bus *bus, unsigned int 
 	}
 	return 0;
 err:
-	free(blk->bounce);
 	disk_close(&blk->disk);
 	return ret;
 }
 
 void virtio_blk_destroy(struct virtio_blk *blk)
 {
-	free(blk->bounce);
+	for (unsigned int q = 0; q < VIRTIO_BLK_MAX_QUEUES; q++)
+		free(blk->bounce[q]);
 	disk_close(&blk->disk);
 }

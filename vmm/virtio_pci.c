@@ -596,10 +596,10 @@ static void *io_thread(void *arg)
 	struct pollfd pfd[VIRTIO_MAX_QUEUES + 2];
 	unsigned int nq = vd->ops->num_queues;
 
-	/* A queue the device's own threads serve is not polled here (fd -1). */
+	/* A queue another thread serves is not polled here (fd -1). */
 	for (unsigned int q = 0; q < nq; q++)
-		pfd[q] = (struct pollfd){ .fd = q < vd->ops->device_thread_queues ? -1 : vd->notify_fd[q],
-					  .events = POLLIN };
+		pfd[q] = (struct pollfd){ .fd = q < vd->ops->device_thread_queues || vd->ops->queue_threads
+					  ? -1 : vd->notify_fd[q], .events = POLLIN };
 	pfd[nq] = (struct pollfd){ .fd = vd->kick_fd, .events = POLLIN };
 	pfd[nq + 1] = (struct pollfd){ .fd = vd->stop_fd, .events = POLLIN };
 	for (;;) {
@@ -621,6 +621,90 @@ static void *io_thread(void *arg)
 	return NULL;
 }
 
+/* ops->queue_threads: queue q's own thread.  It ends when stop_fd is
+ * written (never drained, so every thread sees it). */
+struct virtio_queue_thread {
+	struct virtio_dev *vd;
+	unsigned int q;
+	struct dma_space dma;
+	pthread_t thread;
+	bool started;
+};
+
+static void *queue_thread(void *arg)
+{
+	struct virtio_queue_thread *t = arg;
+	struct pollfd pfd[2] = {
+		{ .fd = t->vd->notify_fd[t->q], .events = POLLIN },
+		{ .fd = t->vd->stop_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if ((pfd[0].revents & POLLIN) && drain(pfd[0].fd))
+			virtio_run_queue(t->vd, t->q, true);
+	}
+	return NULL;
+}
+
+/* After stop_fd was written: the threads joined, the queues back on the
+ * device's dma_space, the ports closed. */
+static void queue_threads_stop(struct virtio_dev *vd)
+{
+	if (!vd->queue_thread)
+		return;
+	for (unsigned int q = 0; q < vd->ops->num_queues; q++) {
+		struct virtio_queue_thread *t = &vd->queue_thread[q];
+
+		if (t->started)
+			pthread_join(t->thread, NULL);
+		pthread_rwlock_wrlock(&vd->state_lock);
+		vd->vq[q].dma = &vd->dma;
+		pthread_rwlock_unlock(&vd->state_lock);
+		if (t->dma.port)
+			dma_detach_iommu(&t->dma);
+	}
+	free(vd->queue_thread);
+	vd->queue_thread = NULL;
+}
+
+static int queue_threads_start(struct virtio_dev *vd)
+{
+	const struct dma_space *d = &vd->dma;
+
+	vd->queue_thread = calloc(vd->ops->num_queues, sizeof(*vd->queue_thread));
+	if (!vd->queue_thread)
+		return -ENOMEM;
+	for (unsigned int q = 0; q < vd->ops->num_queues; q++) {
+		struct virtio_queue_thread *t = &vd->queue_thread[q];
+		int ret;
+
+		t->vd = vd;
+		t->q = q;
+		t->dma = (struct dma_space){ .mem = d->mem, .iommu = d->iommu, .endpoint = d->endpoint,
+					     .bounce = d->bounce };
+		if (d->port) {
+			ret = dma_attach_iommu(&t->dma, d->iommu);
+			if (ret)
+				return ret;   /* virtio_pci_stop() unwinds */
+		}
+		pthread_rwlock_wrlock(&vd->state_lock);
+		vd->vq[q].dma = &t->dma;
+		pthread_rwlock_unlock(&vd->state_lock);
+		ret = -pthread_create(&t->thread, NULL, queue_thread, t);
+		if (ret)
+			return ret;
+		t->started = true;
+	}
+	return 0;
+}
+
 int virtio_pci_start(struct virtio_dev *vd)
 {
 	int ret;
@@ -630,6 +714,11 @@ int virtio_pci_start(struct virtio_dev *vd)
 	if (ret)
 		return ret;
 	vd->thread_started = true;
+	if (vd->ops->queue_threads) {
+		ret = queue_threads_start(vd);
+		if (ret)
+			return ret;
+	}
 	if (vd->ops->start) {
 		ret = vd->ops->start(vd);
 		if (ret)
@@ -653,6 +742,7 @@ void virtio_pci_stop(struct virtio_dev *vd)
 		pthread_join(vd->thread, NULL);
 		vd->thread_started = false;
 	}
+	queue_threads_stop(vd);
 	register_notify(vd, 0);
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		if (vd->notify_fd[q] >= 0)

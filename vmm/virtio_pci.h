@@ -95,9 +95,23 @@ struct virtio_dev_ops {
 	 * thread runs a queue with virtio_run_queue().
 	 */
 	unsigned int device_thread_queues;
+	/*
+	 * Every queue is served by a thread of the transport's own, one per
+	 * queue (virtio-blk: the guest's per-CPU queues served in parallel),
+	 * each with a dma_space of its own: the device's endpoint, IOMMU and
+	 * bounce account, and a port of its own on the IOMMU, so that an
+	 * UNMAP waits for each thread's DMA window and one queue's DMA never
+	 * waits behind another's.  queue_notify then runs on several threads
+	 * at once, each holding its own queue's lock only: what the model
+	 * shares between its queues must be per queue or atomic.  The
+	 * transport's I/O thread keeps kick_fd (kicked()).
+	 */
+	bool queue_threads;
 	int (*start)(struct virtio_dev *vd);
 	void (*stop)(struct virtio_dev *vd);
 };
+
+struct virtio_queue_thread;
 
 struct msix_entry {
 	uint32_t addr_lo, addr_hi, data, ctrl;
@@ -184,6 +198,7 @@ struct virtio_dev {
 	pthread_t thread;
 	bool thread_started;
 	bool device_threads_started;   /* ops->start() succeeded */
+	struct virtio_queue_thread *queue_thread;   /* ops->queue_threads: one per queue */
 
 	_Atomic uint64_t notifies;     /* kicks, from any queue thread */
 };

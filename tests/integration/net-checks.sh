@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 #
-# The host-side checks of the network tests (tests/integration/net.sh,
-# net-qemu.sh): they read the log of a run script that used
+# The host-side checks of the network test (tests/integration/net.sh,
+# vmm's runs and the QEMU peer's): they read the log of a run script that used
 # tests/integration/net-host.sh.  Source after tests/tap/libtap.sh and
 # run-vmm.sh.
 #
@@ -60,8 +60,9 @@ net_run_checks() {
 		ok '[ -n "$_nc_sent" ] && [ "$(net_host "$_nc_log" g2h_sha256_q$_nc_q)" = "$_nc_sent" ] &&
 		    [ "$(net_host "$_nc_log" g2h_bytes_q$_nc_q)" = $((${_nc_mib:-0} * 1048576)) ]' \
 			"$_nc_label: flow $_nc_q guest->host: the host received the guest's ${_nc_mib:-?} MiB whole (sha256 and size)"
-		is "$(net_host "$_nc_log" h2g_sha256)" "$(guest_fact "$_nc_log" h2g_sha256_q$_nc_q)" \
-			"$_nc_label: flow $_nc_q host->guest: the guest received what the host sent (sha256)"
+		_nc_got=$(guest_fact "$_nc_log" h2g_sha256_q$_nc_q)
+		ok '[ -n "$_nc_got" ] && [ "$_nc_got" = "$(net_host "$_nc_log" h2g_sha256)" ]' \
+			"$_nc_label: flow $_nc_q host->guest: the guest received what the host sent (sha256 ${_nc_got:-none})"
 		diag "$_nc_label: flow $_nc_q guest-visible MiB/s: guest->host $(guest_fact "$_nc_log" g2h_mbps_q$_nc_q)," \
 			"host->guest $(guest_fact "$_nc_log" h2g_mbps_q$_nc_q)"
 		_nc_q=$((_nc_q + 1))

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 #
 # net-host.sh - the host end of the network tests (guest suite "net"):
-# sourced by the run scripts of tests/integration/net.sh, net-qemu.sh and
+# sourced by the run scripts of tests/integration/net.sh and
 # tests/bench/net.sh, which run where the VMM runs (in the test host's L1,
 # or directly where this host's KVM runs Linux).  POSIX sh; the network
 # tools are busybox's everywhere ($BUSYBOX, default "busybox"), so the
@@ -83,7 +83,8 @@ _net_pinger() { # LIMIT OUT
 		_np_i=$((_np_i + 1))
 		[ "$_np_i" -lt "$1" ] || { echo "pinged never" >"$2"; return 1; }
 	done
-	_np_res=$("$BUSYBOX" ping -c 3 -W 5 "$NET_GUEST_ADDR" 2>&1 |
+	# -A: the next ping once the answer came (as the guest suite's pings)
+	_np_res=$("$BUSYBOX" ping -c 3 -A -W 5 "$NET_GUEST_ADDR" 2>&1 |
 		sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/pinged \1 \2/p')
 	echo "${_np_res:-pinged failed}" >"$2"
 	_np_i=0

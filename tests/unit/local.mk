@@ -49,11 +49,11 @@ tests_unit_virtio_notify_t_LDADD = $(DEVICE_UNIT_LDADD)
 tests_unit_virtio_net_t_SOURCES = tests/unit/virtio-net-t.c tests/unit/vring-util.h \
 	tests/unit/vpci-driver.h tests/unit/viommu-util.h
 tests_unit_virtio_net_t_LDADD = $(DEVICE_UNIT_LDADD)
-tests_unit_virtio_blk_t_SOURCES = tests/unit/virtio-blk-t.c tests/unit/vring-util.h \
+tests_unit_virtio_blk_t_SOURCES = tests/unit/virtio-blk-t.c tests/unit/vring-util.h tests/unit/thread-gate.h \
 	tests/unit/vpci-driver.h tests/unit/viommu-util.h
 tests_unit_virtio_blk_t_LDADD = $(DEVICE_UNIT_LDADD)
 tests_unit_dmatest_t_LDADD = $(DEVICE_UNIT_LDADD)
-tests_unit_nvme_t_SOURCES = tests/unit/nvme-t.c tests/unit/viommu-util.h
+tests_unit_nvme_t_SOURCES = tests/unit/nvme-t.c tests/unit/viommu-util.h tests/unit/thread-gate.h
 tests_unit_nvme_t_LDADD = $(DEVICE_UNIT_LDADD)
 
 # The virtio-iommu library (viommu/, docs/viommu.md).
@@ -184,7 +184,7 @@ tests_unit_san_virtio_net_t_SOURCES = tests/unit/virtio-net-t.c tests/unit/vring
 tests_unit_san_virtio_net_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_virtio_net_t_LDFLAGS = $(SAN_LINK_FLAGS)
 tests_unit_san_virtio_net_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)
-tests_unit_san_virtio_blk_t_SOURCES = tests/unit/virtio-blk-t.c tests/unit/vring-util.h \
+tests_unit_san_virtio_blk_t_SOURCES = tests/unit/virtio-blk-t.c tests/unit/vring-util.h tests/unit/thread-gate.h \
 	tests/unit/vpci-driver.h tests/unit/viommu-util.h
 tests_unit_san_virtio_blk_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_virtio_blk_t_LDFLAGS = $(SAN_LINK_FLAGS)
@@ -193,7 +193,7 @@ tests_unit_san_dmatest_t_SOURCES = tests/unit/dmatest-t.c
 tests_unit_san_dmatest_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_dmatest_t_LDFLAGS = $(SAN_LINK_FLAGS)
 tests_unit_san_dmatest_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)
-tests_unit_san_nvme_t_SOURCES = tests/unit/nvme-t.c tests/unit/viommu-util.h
+tests_unit_san_nvme_t_SOURCES = tests/unit/nvme-t.c tests/unit/viommu-util.h tests/unit/thread-gate.h
 tests_unit_san_nvme_t_CFLAGS = $(SAN_COMPILE_FLAGS)
 tests_unit_san_nvme_t_LDFLAGS = $(SAN_LINK_FLAGS)
 tests_unit_san_nvme_t_LDADD = $(SAN_DEVICE_UNIT_LDADD)

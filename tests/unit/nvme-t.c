@@ -17,6 +17,7 @@
 #include "viommu/viommu.h"
 #include "swiotlb/swiotlb.h"
 #include "tests/tap/basic.h"
+#include "tests/unit/thread-gate.h"
 #include "tests/unit/viommu-util.h"
 
 #include <endian.h>
@@ -85,30 +86,9 @@ static int fake_msi(void *o, uint64_t addr, uint32_t data)
 	return 0;
 }
 
-/*
- * A gate in the violation callback, for the tests with the controller's
- * threads: while armed, a server whose DMA was refused stays inside its
- * command (the callback runs on that server's thread, after its IOMMU
- * window ended) until the test opens the gate.
- */
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool armed;
-	int held;
-} gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0 };
-
-static void gate_hold(void)
-{
-	pthread_mutex_lock(&gate.lock);
-	if (gate.armed) {
-		gate.held++;
-		pthread_cond_broadcast(&gate.cond);
-		while (gate.armed)
-			pthread_cond_wait(&gate.cond, &gate.lock);
-	}
-	pthread_mutex_unlock(&gate.lock);
-}
+/* The tests with the controller's threads hold a server inside its
+ * command in the violation callback (it runs on that server's thread,
+ * after its IOMMU window ended): tests/unit/thread-gate.h. */
 
 static void on_descriptor(void *o, uint32_t ep, uint64_t addr, uint64_t len, bool device_write,
 			  const char *rule)
@@ -121,7 +101,7 @@ static void on_violation(void *o, const struct viommu_violation_record *r)
 {
 	(void)o;
 	__atomic_fetch_add(&violations, 1, __ATOMIC_RELAXED);
-	gate_hold();
+	thread_gate_hold();
 	if (r->reason == VIOMMU_V_DESCRIPTOR && r->rule)
 		snprintf(last_rule, sizeof(last_rule), "%s", r->rule);
 	else
@@ -888,37 +868,6 @@ static uint16_t run_wait(struct queue *q, struct nvme_sqe *c)
 	return wait_reap(q, &sc, NULL) ? sc : 0xffff;
 }
 
-/* Wait until `want` servers are held at the gate. */
-static bool gate_wait_held(int want)
-{
-	bool ok = false;
-
-	for (unsigned int ms = 0; ms < WAIT_MS && !ok; ms++) {
-		pthread_mutex_lock(&gate.lock);
-		ok = gate.held >= want;
-		pthread_mutex_unlock(&gate.lock);
-		if (!ok)
-			usleep(1000);
-	}
-	return ok;
-}
-
-static void gate_arm(void)
-{
-	pthread_mutex_lock(&gate.lock);
-	gate.armed = true;
-	gate.held = 0;
-	pthread_mutex_unlock(&gate.lock);
-}
-
-static void gate_open(void)
-{
-	pthread_mutex_lock(&gate.lock);
-	gate.armed = false;
-	pthread_cond_broadcast(&gate.cond);
-	pthread_mutex_unlock(&gate.lock);
-}
-
 /* Create CQ q (entries) and SQ q on CQ cqid, with the admin queue served
  * by the admin thread. */
 static bool create_pair(unsigned int q, unsigned int cqid, unsigned int entries, bool make_cq)
@@ -1085,10 +1034,10 @@ static void test_threads(void)
 	   "Create I/O CQ/SQ 1 and 2 through the admin thread");
 
 	/* SQ 2 is served while SQ 1's server is inside a command. */
-	gate_arm();
+	thread_gate_arm();
 	c = refused_read();
 	push(&tq[1], &c);
-	ok(gate_wait_held(1), "SQ 1's server is held inside its command");
+	ok(thread_gate_wait_held(1, WAIT_MS), "SQ 1's server is held inside its command");
 	memset(rw(TDATA_OFF), 0x3c, 4096);
 	c = rw_cmd(NVME_CMD_WRITE, 300, 8);
 	c.prp1 = htole64(IOVA_RW + TDATA_OFF);
@@ -1100,7 +1049,7 @@ static void test_threads(void)
 	c = cmd(NVME_ADMIN_DELETE_SQ, 0);
 	c.cdw10 = htole32(1);
 	push(&adminq, &c);
-	gate_open();
+	thread_gate_open();
 	ok(wait_reap(&adminq, &sc, NULL) && sc == 0, "Delete I/O SQ 1 completes once the command ended");
 	ok(reap(&tq[1], &sc, &dw0) && sc == SC(0, NVME_SC_DATA_XFER_ERROR),
 	   "the held command's completion was posted before it (data transfer error)");
@@ -1113,17 +1062,17 @@ static void test_threads(void)
 	 * the reset returns only after the command ended, whose completion
 	 * is dropped. */
 	ok(create_pair(1, 1, 64, false), "Create I/O SQ 1 again on CQ 1");
-	gate_arm();
+	thread_gate_arm();
 	c = refused_read();
 	push(&tq[1], &c);
-	ok(gate_wait_held(1), "SQ 1's server is held again");
+	ok(thread_gate_wait_held(1, WAIT_MS), "SQ 1's server is held again");
 	if (pthread_create(&vcpu, NULL, reset_from_vcpu, NULL))
 		bail("pthread_create");
 	/* The reset clears CSTS.RDY before it waits for the servers. */
 	for (unsigned int ms = 0; ms < WAIT_MS && (reg_r(NVME_REG_CSTS) & NVME_CSTS_RDY); ms++)
 		usleep(1000);
 	ok(!(reg_r(NVME_REG_CSTS) & NVME_CSTS_RDY), "the reset began while the server was held");
-	gate_open();
+	thread_gate_open();
 	pthread_join(vcpu, NULL);
 	is_int(0, reg_r(NVME_REG_CSTS), "CC.EN 0 with a command under way: reset, not ready");
 	memcpy(&e, rw(tq[1].cq_off + 16ull * tq[1].head), sizeof(e));

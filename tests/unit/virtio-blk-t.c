@@ -14,6 +14,7 @@
 #include "swiotlb/swiotlb.h"
 #include "vmm/log.h"
 #include "tests/tap/basic.h"
+#include "tests/unit/thread-gate.h"
 #include "tests/unit/viommu-util.h"
 #include "tests/unit/vpci-driver.h"
 #include "tests/unit/vring-util.h"
@@ -123,19 +124,19 @@ static uint64_t piece_gpa(unsigned int i, unsigned int n, size_t piece)
 }
 
 /*
- * One request: header (type, sector), n data pieces of `piece` bytes
- * (device-writable for IN), status.  Kicks, waits for the used entry and
- * returns the status byte (STATUS_UNSET if the device wrote none); *len
- * gets the used length.
+ * One request on queue v->q: header (type, sector) at HDR_GPA, n data
+ * pieces of `piece` bytes from piece_gpa(.., base) (device-writable for
+ * IN), status at STATUS_GPA, each queue's a page apart.  submit() makes it
+ * available and kicks; reap() waits up to 10 s for its used entry: 0 and
+ * the status byte (STATUS_UNSET if the device wrote none) and used length,
+ * or -1 if none came.
  */
-static uint8_t request(struct dev *v, uint32_t type, uint64_t sector, unsigned int n, size_t piece,
-		       uint32_t *len)
+static void submit(struct dev *v, uint32_t type, uint64_t sector, unsigned int n, size_t piece,
+		   uint64_t base)
 {
-	struct virtio_blk_outhdr *h = guest_mem_ptr(&mem, HDR_GPA, sizeof(*h));
 	unsigned int q = v->q;
+	struct virtio_blk_outhdr *h = guest_mem_ptr(&mem, HDR_GPA + 0x1000ull * q, sizeof(*h));
 	uint16_t *avail = guest_mem_ptr(&mem, AVAIL(q), 4 + 2 * QSZ);
-	uint16_t *used = guest_mem_ptr(&mem, USED(q), 4);
-	struct vring_used_elem *ue;
 	uint16_t dflag = type == VIRTIO_BLK_T_IN ? VRING_DESC_F_WRITE : 0;
 	unsigned int i;
 
@@ -144,21 +145,42 @@ static uint8_t request(struct dev *v, uint32_t type, uint64_t sector, unsigned i
 	h->type = htole32(type);
 	h->ioprio = 0;
 	h->sector = htole64(sector);
-	*(uint8_t *)guest_mem_ptr(&mem, STATUS_GPA, 1) = STATUS_UNSET;
-	vring_set_desc(&mem, DESC(q), 0, HDR_GPA, sizeof(*h), VRING_DESC_F_NEXT, 1);
+	*(uint8_t *)guest_mem_ptr(&mem, STATUS_GPA + 0x1000ull * q, 1) = STATUS_UNSET;
+	vring_set_desc(&mem, DESC(q), 0, HDR_GPA + 0x1000ull * q, sizeof(*h), VRING_DESC_F_NEXT, 1);
 	for (i = 0; i < n; i++)
-		vring_set_desc(&mem, DESC(q), i + 1, piece_gpa(i, n, piece), (uint32_t)piece,
-			       dflag | VRING_DESC_F_NEXT, (uint16_t)(i + 2));
-	vring_set_desc(&mem, DESC(q), i + 1, STATUS_GPA, 1, VRING_DESC_F_WRITE, 0);
+		vring_set_desc(&mem, DESC(q), i + 1, base + piece_gpa(i, n, piece) - DATA_GPA,
+			       (uint32_t)piece, dflag | VRING_DESC_F_NEXT, (uint16_t)(i + 2));
+	vring_set_desc(&mem, DESC(q), i + 1, STATUS_GPA + 0x1000ull * q, 1, VRING_DESC_F_WRITE, 0);
 	avail[2 + v->avail_idx[q] % QSZ] = 0;
 	__atomic_store_n(&avail[1], htole16(++v->avail_idx[q]), __ATOMIC_SEQ_CST);
 	vpci_kick(&v->d, q);
+}
+
+static int reap(struct dev *v, unsigned int q, uint8_t *status, uint32_t *len)
+{
+	uint16_t *used = guest_mem_ptr(&mem, USED(q), 4);
+	struct vring_used_elem *ue;
+
 	if (!WAIT_UNTIL(le16toh(__atomic_load_n(&used[1], __ATOMIC_SEQ_CST)) != v->used_seen[q]))
-		bail("virtio-blk: no used entry for request type %u on queue %u", type, q);
+		return -1;
 	ue = guest_mem_ptr(&mem, USED(q) + 4 + 8 * (v->used_seen[q] % QSZ), 8);
 	v->used_seen[q]++;
 	*len = le32toh(ue->len);
-	return *(uint8_t *)guest_mem_ptr(&mem, STATUS_GPA, 1);
+	*status = *(uint8_t *)guest_mem_ptr(&mem, STATUS_GPA + 0x1000ull * q, 1);
+	return 0;
+}
+
+/* submit() and reap() on v->q with the pieces at DATA_GPA; no used entry
+ * ends the test. */
+static uint8_t request(struct dev *v, uint32_t type, uint64_t sector, unsigned int n, size_t piece,
+		       uint32_t *len)
+{
+	uint8_t status;
+
+	submit(v, type, sector, n, piece, DATA_GPA);
+	if (reap(v, v->q, &status, len))
+		bail("virtio-blk: no used entry for request type %u on queue %u", type, v->q);
+	return status;
 }
 
 static void fill_pieces(unsigned int n, size_t piece, uint8_t seed)
@@ -358,6 +380,64 @@ static void multiqueue(void)
 	dev_down(&m);
 }
 
+/* The IOMMU's fault_pending callback runs on the thread whose DMA was
+ * refused, after the IOMMU's locks are released: the gate holds it there,
+ * inside its request (tests/unit/thread-gate.h). */
+static void fault_gate(void *opaque)
+{
+	(void)opaque;
+	thread_gate_hold();
+}
+
+/*
+ * The queues are served in parallel, each through its own IOMMU port:
+ * while queue 0's thread is held inside a request (its refused DMA's
+ * fault callback, gated), a request on queue 1 completes; then queue 0's
+ * ends with its I/O error.  With one thread for all queues, queue 1 would
+ * wait behind queue 0.
+ */
+static void parallel_queues(void)
+{
+	static const struct viommu_host_ops gated_ops = { .is_ram = vpci_is_ram,
+							  .fault_pending = fault_gate };
+	static struct dev m;
+	struct viommu_config cfg;
+	struct viommu *iommu;
+	uint8_t status;
+	uint32_t len;
+	bool q1_done;
+
+	viommu_default_config(&cfg);
+	iommu = viommu_create(&cfg, &gated_ops, &mem);
+	if (!iommu)
+		bail("viommu");
+	dev_up_queues(&m, iommu, NULL, false, QUEUES);
+	ok(m.blk.vd.vq[0].dma != m.blk.vd.vq[1].dma && m.blk.vd.vq[0].dma->port &&
+	   m.blk.vd.vq[1].dma->port && m.blk.vd.vq[0].dma->port != m.blk.vd.vq[1].dma->port,
+	   "parallel: each queue has a DMA port of its own on the IOMMU");
+	/* Queue 0 reads 16 pieces, the highest of them unmapped. */
+	if (req_unmap(iommu, DOMAIN, 0, MAPPED_END - 1) ||
+	    req_map(iommu, DOMAIN, 0, piece_gpa(0, 16, 4096) - 1, 0, RW))
+		bail("remapping");
+	thread_gate_arm();
+	m.q = 0;
+	submit(&m, VIRTIO_BLK_T_IN, 0, 16, 4096, DATA_GPA);
+	ok(thread_gate_wait_held(1, 10000), "parallel: queue 0's thread is held inside its refused read");
+	/* Queue 1 reads 4 pieces far below queue 0's. */
+	m.q = 1;
+	submit(&m, VIRTIO_BLK_T_IN, 64, 4, 4096, DATA_GPA - 0x200000);
+	q1_done = reap(&m, 1, &status, &len) == 0;
+	ok(q1_done && status == VIRTIO_BLK_S_OK,
+	   "parallel: meanwhile a read on queue 1 completes (%s)", q1_done ? "OK" : "no used entry");
+	thread_gate_open();
+	is_int(0, reap(&m, 0, &status, &len), "parallel: queue 0's request completes once released");
+	is_int(VIRTIO_BLK_S_IOERR, status, "parallel: ... with its I/O error");
+	if (!q1_done)   /* the old single thread ran it after queue 0's */
+		reap(&m, 1, &status, &len);
+	dev_down(&m);
+	viommu_destroy(iommu);
+}
+
 int main(void)
 {
 	static struct dev a;
@@ -478,6 +558,7 @@ int main(void)
 	dev_down(&a);
 
 	multiqueue();
+	parallel_queues();
 
 	pci_bus_destroy(&bus);
 	guest_mem_free(&mem);
