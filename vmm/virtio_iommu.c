@@ -133,11 +133,7 @@ static const struct virtio_dev_ops iommu_ops = {
 	.device_id = VIRTIO_ID_IOMMU,
 	.class_code = 0x088000,   /* base system peripheral, other */
 	.num_queues = 2,
-	/* Linux's driver queues MAP/UNMAP requests without a kick and syncs
-	 * (a VM exit here) at the end of a mapping or when the queue is full:
-	 * 256 entries (as QEMU's) hold a 1 MiB I/O mapped page by page, one
-	 * indirect descriptor per request, in one sync. */
-	.queue_size = 256,
+	.queue_size = 64,
 	.config_size = sizeof(struct virtio_iommu_config),
 	.sync_notify = true,
 	.features = iommu_features,

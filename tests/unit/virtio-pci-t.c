@@ -327,86 +327,6 @@ static void iommu_used_ring_outside_ram(struct vpci_drv *d, struct virtio_iommu 
 	   "virtio-iommu: an event queue whose ring cannot be read sets DEVICE_NEEDS_RESET");
 }
 
-/* Where the burst test's ring, indirect tables and requests live. */
-#define BURST_DESC  0x100000ull
-#define BURST_AVAIL 0x110000ull
-#define BURST_USED  0x120000ull
-#define BURST_IND   0x200000ull   /* 32 bytes per request: two descriptors */
-#define BURST_BUF   0x300000ull   /* 64 bytes per request */
-#define BURST_IOVA  0x100000000ull
-#define IOMMU_QUEUE_SIZE 256
-
-/*
- * Linux's driver adds MAP and UNMAP requests without a kick and syncs
- * (kicks, then polls with its request lock held and interrupts off) at
- * the end of a mapping, or earlier when the queue is full
- * (__viommu_add_req: -ENOSPC).  Each sync is a VM exit to the VMM, so the
- * request queue is as large as QEMU's (256 entries): a 1 MiB I/O mapped
- * page by page (up to 256 MAPs, one descriptor each with
- * VIRTIO_F_INDIRECT_DESC) takes one sync, not four.  The queue size stays
- * a power of 2 (virtio 2.7: "Queue Size value is always a power of 2").
- */
-static void iommu_request_burst(struct vpci_drv *d, struct virtio_iommu *vi)
-{
-	const unsigned int n = IOMMU_QUEUE_SIZE - 1;   /* after the ATTACH */
-	uint16_t *avail = guest_mem_ptr(&mem, BURST_AVAIL, 4 + 2 * IOMMU_QUEUE_SIZE);
-	unsigned int qsize, ok_count = 0;
-	uint64_t kicks;
-
-	vpci_probe(d, &bus, &mem, &vi->vd, MSI_DATA(0), 0);
-	vpci_wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
-	qsize = (unsigned int)vpci_rd(d, VIRTIO_PCI_COMMON_Q_SIZE, 2);
-	is_int(IOMMU_QUEUE_SIZE, qsize, "virtio-iommu: the request queue offers %u entries",
-	       IOMMU_QUEUE_SIZE);
-	ok(qsize && !(qsize & (qsize - 1)), "virtio-iommu: a power of 2");
-	if (qsize != IOMMU_QUEUE_SIZE)
-		return;
-	vpci_queue(d, 0, IOMMU_QUEUE_SIZE, BURST_DESC, BURST_AVAIL, BURST_USED, 1);
-	vpci_queue(d, 1, QSZ, EVT_DESC, EVT_AVAIL, EVT_USED, 2);
-	vpci_driver_ok(d);
-	/* Request 0 attaches ENDPOINT to domain 1, requests 1..n map a page
-	 * each; all of them on the ring before the one kick. */
-	for (unsigned int i = 0; i <= n; i++) {
-		uint64_t buf = BURST_BUF + 64ull * i, ind = BURST_IND + 32ull * i;
-		size_t body, len;
-
-		if (i == 0) {
-			struct virtio_iommu_req_attach *r = guest_mem_ptr(&mem, buf, sizeof(*r));
-
-			*r = (struct virtio_iommu_req_attach){ .head.type = VIRTIO_IOMMU_T_ATTACH,
-				.domain = htole32(1), .endpoint = htole32(ENDPOINT) };
-			body = offsetof(struct virtio_iommu_req_attach, tail);
-			len = sizeof(*r);
-		} else {
-			struct virtio_iommu_req_map *r = guest_mem_ptr(&mem, buf, sizeof(*r));
-
-			*r = (struct virtio_iommu_req_map){ .head.type = VIRTIO_IOMMU_T_MAP,
-				.domain = htole32(1),
-				.virt_start = htole64(BURST_IOVA + 4096ull * i),
-				.virt_end = htole64(BURST_IOVA + 4096ull * i + 4095),
-				.phys_start = htole64(0x1000000ull + 8192ull * i),
-				.flags = htole32(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE) };
-			body = offsetof(struct virtio_iommu_req_map, tail);
-			len = sizeof(*r);
-		}
-		set_desc(ind, 0, buf, (uint32_t)body, VRING_DESC_F_NEXT, 1);
-		set_desc(ind, 1, buf + body, (uint32_t)(len - body), VRING_DESC_F_WRITE, 0);
-		set_desc(BURST_DESC, i, ind, 32, VRING_DESC_F_INDIRECT, 0);
-		avail[2 + i] = htole16((uint16_t)i);
-	}
-	__atomic_store_n(&avail[1], htole16((uint16_t)(n + 1)), __ATOMIC_SEQ_CST);
-	kicks = notifies(&vi->vd);
-	vpci_kick(d, 0);
-	is_int(1, notifies(&vi->vd) - kicks, "virtio-iommu: one kick");
-	is_int(n + 1, used_idx(BURST_USED), "virtio-iommu: answers an ATTACH and %u MAPs at once", n);
-	for (unsigned int i = 1; i <= n; i++) {
-		struct virtio_iommu_req_map *r = guest_mem_ptr(&mem, BURST_BUF + 64ull * i, sizeof(*r));
-
-		ok_count += r->tail.status == VIRTIO_IOMMU_S_OK;
-	}
-	is_int(n, ok_count, "virtio-iommu: each MAP S_OK");
-}
-
 int main(void)
 {
 	static struct virtio_rng rng;
@@ -447,7 +367,6 @@ int main(void)
 		vpci_probe(&d, &bus, &mem, &vi.vd, MSI_DATA(0), 0);
 		msix_vectors(&d, 2);
 		iommu_used_ring_outside_ram(&d, &vi);
-		iommu_request_burst(&d, &vi);
 		virtio_pci_stop(&vi.vd);
 		viommu_destroy(v);
 	}
