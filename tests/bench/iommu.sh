@@ -22,23 +22,30 @@
 # GiB (per I/O) and the IOMMU MAP/UNMAP requests per GiB.  One table per
 # vCPU count on stdout; the numbers in --out FILE (default
 # bench-iommu.tsv: "config metric median min max n"; FILE.raw: each run).
-#   tests/bench/iommu.sh [-n RUNS] [-s SECS] [-m MIB] [-c "CPUS..."] [--out FILE] [--log FILE]
+# -v "CONFIGS" runs only those (without .CPUS, e.g. -v "vmm-lazy
+# vmm-noiommu"), -p PHASES only those blkbench phases (comma-separated);
+# -b VMM: another vmm binary, configurations vmmb-MODE (with -v).
+#   tests/bench/iommu.sh [-n RUNS] [-s SECS] [-m MIB] [-c "CPUS..."] [-v CONFIGS] [-p PHASES] [-b VMM] [--out FILE] [--log FILE]
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 . "$top_srcdir/tests/integration/run-vmm.sh"
 . "$top_srcdir/tests/bench/blk-lib.sh"
 
-runs=3 secs=2 mib=64 cpus="1 2" out=bench-iommu.tsv log=
+runs=3 secs=2 mib=64 cpus="1 2" out=bench-iommu.tsv log="" phases=all vmmb=/nonexistent
+vmms="vmm-strict vmm-lazy vmm-noiommu qemu-strict qemu-lazy qemu-noiommu"
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) runs=$2; shift ;;
 	-s) secs=$2; shift ;;
 	-m) mib=$2; shift ;;
 	-c) cpus=$2; shift ;;
+	-v) vmms=$2; shift ;;
+	-p) phases=$2; shift ;;
+	-b) vmmb=$(realpath "$2") || exit 2; shift ;;
 	--out) out=$2; shift ;;
 	--log) log=$2; shift ;;
 	*)
-		echo "usage: tests/bench/iommu.sh [-n RUNS] [-s SECS] [-m MIB] [-c \"CPUS...\"] [--out FILE] [--log FILE]" >&2
+		echo "usage: tests/bench/iommu.sh [-n RUNS] [-s SECS] [-m MIB] [-c \"CPUS...\"] [-v CONFIGS] [-p PHASES] [-b VMM] [--out FILE] [--log FILE]" >&2
 		exit 2
 		;;
 	esac
@@ -50,14 +57,14 @@ trap 'rm -rf "$tmp"' EXIT
 lib=$top_srcdir/tests/bench/blk-lib.sh
 configs=
 for c in $cpus; do
-	for v in vmm-strict vmm-lazy vmm-noiommu qemu-strict qemu-lazy qemu-noiommu; do
+	for v in $vmms; do
 		configs="$configs $v.$c"
 	done
 done
 
 cat >"$tmp/run.sh" <<'SCRIPT'
-lib=$1
-shift
+lib=$1 BENCH_VMM_B=$2
+shift 2
 . "$lib"
 vmm_disk() { echo "--disk $1"; }
 qemu_disk() { # IMAGE MODE: modern virtio-blk, behind the IOMMU unless noiommu
@@ -71,8 +78,9 @@ SCRIPT
 start=$(date +%s)
 n=$(echo "$configs" | wc -w)
 # shellcheck disable=SC2086 # configs: a list
-run_vmm_script --qemu --timeout $((runs * n * (4 * secs + 120) + 300)) --put "$lib" \
-	"$tmp/run.sh" "$lib" "$runs" "$secs" "$mib" "$tmp/l1" vda virtio-blk $configs >"$tmp/log" 2>&1
+[ -f "$vmmb" ] && set -- --put "$vmmb"
+run_vmm_script --qemu --timeout $((runs * n * (4 * secs + 120) + 300)) --put "$lib" "$@" \
+	"$tmp/run.sh" "$lib" "$vmmb" "$runs" "$secs" "$phases" "$mib" "$tmp/l1" vda virtio-blk $configs >"$tmp/log" 2>&1
 rc=$?
 [ -z "$log" ] || cp "$tmp/log" "$log"
 echo "bench-iommu: $runs rounds of $n configurations, $secs s per phase, $mib MiB image ($VMM_MODE), $(($(date +%s) - start)) s, status $rc"

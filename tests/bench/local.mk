@@ -15,8 +15,9 @@
 #                        IOMMU requests per GiB through the IOMMU, vmm vs QEMU,
 #                        strict, lazy, none, 1 and 2 vCPUs, one test-host boot,
 #                        ~15 min (BENCH_IOMMU_FLAGS: tests/bench/iommu.sh -n RUNS
-#                        -s SECS -m MIB -c "CPUS" --out FILE; the method is
-#                        bench-nvme's, tests/bench/blk-lib.sh)
+#                        -s SECS -m MIB -c "CPUS" -v CONFIGS -p PHASES -b VMM
+#                        --out FILE; the method is bench-nvme's,
+#                        tests/bench/blk-lib.sh)
 #   make bench-net       guest<->host TCP MiB/s and VMM CPU s per GiB over
 #                        virtio-net on a TAP: vmm strict, lazy, --no-iommu
 #                        against QEMU strict, lazy (vhost off), one test-host
@@ -26,7 +27,8 @@
 #                        requests per GiB: vmm strict, lazy, --no-iommu against
 #                        QEMU's -device nvme strict, lazy, without IOMMU, one
 #                        test-host boot, ~12 min (BENCH_NVME_FLAGS:
-#                        tests/bench/nvme.sh -n RUNS -s SECS -m MIB --out FILE)
+#                        tests/bench/nvme.sh -n RUNS -s SECS -m MIB --out FILE
+#                        -c CONFIGS -p PHASES -b OTHER-VMM); exits by reason
 #   make bench-viommu    host cost of MAP/UNMAP and translation
 #                        (BENCH_ITERS=N operations per measurement)
 #   make bench-swiotlb   the bounce engine against memcpy

@@ -23,21 +23,32 @@
 # unmap trace events, log backend), method in tests/bench/blk-lib.sh.
 # The table goes to stdout, the numbers to --out FILE (default
 # bench-nvme.tsv: "config metric median min max n"; FILE.raw: each run).
-#   tests/bench/nvme.sh [-n RUNS] [-s SECS] [-m MIB] [--out FILE] [--log FILE]
+# -c "CONFIGS" runs only those (e.g. -c "vmm-lazy vmm-noiommu"), -p PHASES
+# only those blkbench phases (comma-separated, e.g. -p seqread,seqwrite);
+# -b VMM: another vmm binary (say, a build before a change), configurations
+# vmmb-strict, vmmb-lazy, vmmb-noiommu (with -c).
+#   tests/bench/nvme.sh [-n RUNS] [-s SECS] [-m MIB] [-c CONFIGS] [-p PHASES] [-b VMM] [--out FILE] [--log FILE]
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 . "$top_srcdir/tests/integration/run-vmm.sh"
 . "$top_srcdir/tests/bench/blk-lib.sh"
 
-runs=3 secs=3 mib=64 out=bench-nvme.tsv log=
+runs=3 secs=3 mib=64 out=bench-nvme.tsv log="" phases=all vmmb=/nonexistent
+configs="vmm-strict vmm-lazy vmm-noiommu qemu-strict qemu-lazy qemu-noiommu"
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) runs=$2; shift ;;
 	-s) secs=$2; shift ;;
 	-m) mib=$2; shift ;;
+	-c) configs=$2; shift ;;
+	-p) phases=$2; shift ;;
+	-b) vmmb=$(realpath "$2") || exit 2; shift ;;
 	--out) out=$2; shift ;;
 	--log) log=$2; shift ;;
-	*) echo "usage: tests/bench/nvme.sh [-n RUNS] [-s SECS] [-m MIB] [--out FILE] [--log FILE]" >&2; exit 2 ;;
+	*)
+		echo "usage: tests/bench/nvme.sh [-n RUNS] [-s SECS] [-m MIB] [-c CONFIGS] [-p PHASES] [-b VMM] [--out FILE] [--log FILE]" >&2
+		exit 2
+		;;
 	esac
 	shift
 done
@@ -45,11 +56,11 @@ vmm_setup || exit 1
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-nvme.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 lib=$top_srcdir/tests/bench/blk-lib.sh
-configs="vmm-strict vmm-lazy vmm-noiommu qemu-strict qemu-lazy qemu-noiommu"
+n=$(echo "$configs" | wc -w)
 
 cat >"$tmp/run.sh" <<'SCRIPT'
-lib=$1
-shift
+lib=$1 BENCH_VMM_B=$2
+shift 2
 . "$lib"
 vmm_disk() { echo "--nvme $1,serial=bench"; }
 qemu_disk() { echo "-drive file=$1,if=none,id=n0,format=raw,cache=unsafe -device nvme,serial=bench,drive=n0"; }
@@ -58,11 +69,12 @@ SCRIPT
 
 start=$(date +%s)
 # shellcheck disable=SC2086 # configs: a list
-run_vmm_script --qemu --timeout $((runs * 6 * (4 * secs + 120) + 300)) --put "$lib" \
-	"$tmp/run.sh" "$lib" "$runs" "$secs" "$mib" "$tmp/l1" nvme0n1 nvme0 $configs >"$tmp/log" 2>&1
+[ -f "$vmmb" ] && set -- --put "$vmmb"
+run_vmm_script --qemu --timeout $((runs * n * (4 * secs + 120) + 300)) --put "$lib" "$@" \
+	"$tmp/run.sh" "$lib" "$vmmb" "$runs" "$secs" "$phases" "$mib" "$tmp/l1" nvme0n1 nvme0 $configs >"$tmp/log" 2>&1
 rc=$?
 [ -z "$log" ] || cp "$tmp/log" "$log"
-echo "bench-nvme: $runs rounds of 6 configurations, $secs s per phase, $mib MiB image, 2 vCPUs ($VMM_MODE), $(($(date +%s) - start)) s, status $rc"
+echo "bench-nvme: $runs rounds of $n configurations, $secs s per phase, $mib MiB image, 2 vCPUs ($VMM_MODE), $(($(date +%s) - start)) s, status $rc"
 : >"$out"
 : >"$out.raw"
 bench_summary "$tmp/log" "$configs" "$out.raw" "$out"

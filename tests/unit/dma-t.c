@@ -112,6 +112,38 @@ static void test_refused_write(struct swiotlb_pool *pool)
 	viommu_destroy(v);
 }
 
+/* ------------------------------------- coherent accesses without an IOMMU */
+
+/* The virtio-iommu's own rings: guest-physical, bounded by RAM, counted,
+ * whole or not at all (one round and several). */
+static void test_coherent_no_iommu(void)
+{
+	struct dma_space d;
+	static uint8_t big[(256 << 10) + 4096];
+	uint8_t buf[16];
+
+	make_space(&d, NULL, NULL);
+	memset(buf, 0x5a, sizeof(buf));
+	memset(gpa_ptr(0x9000), 0, 64);
+	is_int(0, dma_write_coherent(&d, 0x9008, buf, sizeof(buf)), "no IOMMU: a coherent write");
+	ok(all_bytes(0x9008, 16, 0x5a) && all_bytes(0x9000, 8, 0) && all_bytes(0x9018, 8, 0),
+	   "... lands at its guest-physical address, not a byte more");
+	memset(buf, 0, sizeof(buf));
+	ok(dma_read_coherent(&d, 0x9008, buf, sizeof(buf)) == 0 && buf[0] == 0x5a && buf[15] == 0x5a,
+	   "no IOMMU: a coherent read");
+	is_int(-EFAULT, dma_read_coherent(&d, RAM - 8, buf, 16), "no IOMMU: a read past the end of RAM is refused");
+	is_int(-EFAULT, dma_write_coherent(&d, UINT64_MAX - 7, buf, 16), "no IOMMU: a write that wraps is refused");
+	ok(d.refused == 2 && d.bytes_read == 16 && d.bytes_written == 16,
+	   "refused %llu, read %llu, written %llu bytes", (unsigned long long)d.refused,
+	   (unsigned long long)d.bytes_read, (unsigned long long)d.bytes_written);
+	memset(big, 0x33, sizeof(big));
+	ok(dma_write_coherent(&d, 0x100000, big, sizeof(big)) == 0 && all_bytes(0x100000, sizeof(big), 0x33),
+	   "no IOMMU: a coherent write of more than one round");
+	is_int(-EFAULT, dma_read_coherent(&d, RAM - 4096, big, sizeof(big)),
+	       "no IOMMU: ... and one running past RAM is refused");
+	is_int(0, dma_read_coherent(&d, 0x9000, buf, 0), "no IOMMU: an empty read succeeds");
+}
+
 /* ------------------------------------------------------- a full bounce pool */
 
 static void test_pool_full(void)
@@ -324,8 +356,9 @@ int main(void)
 	pool = swiotlb_pool_create(16 << 20);
 	if (!pool)
 		bail("swiotlb_pool_create");
-	plan(43);
+	plan(52);
 	test_refused_write(pool);
+	test_coherent_no_iommu();
 	test_pool_full();
 	test_transfers(pool);
 	test_scattered_check();

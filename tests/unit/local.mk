@@ -234,12 +234,13 @@ endif
 # domain XML to vmm run options (the examples in docs/domains, refusals);
 # the man page and the bash completion against vmm --help; make install
 # DESTDIR=... and the installed vmm; the report's JSON Schema and validator;
-# the --guest-* inputs (one line each); the quickstart demo's filter.
+# the --guest-* inputs (one line each); the quickstart demo's filter; the
+# block benchmarks' counters and summary (tests/bench/blk-lib.sh).
 UNIT_SHELL_TESTS = \
 	tests/unit/bad-input.sh tests/unit/acpi-iasl.sh tests/unit/libtap.sh \
 	tests/unit/guest-image.sh tests/unit/testhost.sh tests/unit/domain-xml.sh \
 	tests/unit/man.sh tests/unit/install.sh tests/unit/report-schema.sh \
-	tests/unit/guest-layer.sh tests/unit/demo-filter.sh
+	tests/unit/guest-layer.sh tests/unit/demo-filter.sh tests/unit/bench-lib.sh
 EXTRA_DIST += $(UNIT_SHELL_TESTS) tests/unit/expect-error.sh tests/unit/demo-sample.txt
 # libvirt domain XML: the examples, the refused documents, their lines.
 EXTRA_DIST += tests/unit/domains tests/unit/domain-print.expected \
