@@ -705,32 +705,23 @@ static void pair_dma_put(struct virtio_net *net, struct virtio_net_pair *p)
 {
 	if (!p->dma_own)
 		return;
-	pthread_rwlock_wrlock(&net->vd.state_lock);
-	net->vd.vq[2 * p->index].dma = net->vd.vq[2 * p->index + 1].dma = &net->vd.dma;
-	pthread_rwlock_unlock(&net->vd.state_lock);
+	virtio_queue_set_dma(&net->vd, 2 * p->index, NULL);
+	virtio_queue_set_dma(&net->vd, 2 * p->index + 1, NULL);
 	if (p->dma.port)
 		dma_detach_iommu(&p->dma);
 	p->dma_own = false;
 }
 
-/* Before the pair's thread starts: a dma_space of its own, like the
- * device's (same endpoint, IOMMU and bounce account, which is
- * thread-safe) with a port of its own on the IOMMU. */
+/* Before the pair's thread starts: a dma_space of its own, with a port
+ * of its own on the IOMMU (virtio_dma_clone). */
 static int pair_dma_get(struct virtio_net *net, struct virtio_net_pair *p)
 {
-	const struct dma_space *d = &net->vd.dma;
+	int ret = virtio_dma_clone(&net->vd, &p->dma);
 
-	p->dma = (struct dma_space){ .mem = d->mem, .iommu = d->iommu, .endpoint = d->endpoint,
-				     .bounce = d->bounce };
-	if (d->port) {
-		int ret = dma_attach_iommu(&p->dma, d->iommu);
-
-		if (ret)
-			return ret;
-	}
-	pthread_rwlock_wrlock(&net->vd.state_lock);
-	net->vd.vq[2 * p->index].dma = net->vd.vq[2 * p->index + 1].dma = &p->dma;
-	pthread_rwlock_unlock(&net->vd.state_lock);
+	if (ret)
+		return ret;
+	virtio_queue_set_dma(&net->vd, 2 * p->index, &p->dma);
+	virtio_queue_set_dma(&net->vd, 2 * p->index + 1, &p->dma);
 	p->dma_own = true;
 	return 0;
 }

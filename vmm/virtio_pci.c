@@ -621,6 +621,22 @@ static void *io_thread(void *arg)
 	return NULL;
 }
 
+int virtio_dma_clone(struct virtio_dev *vd, struct dma_space *own)
+{
+	const struct dma_space *d = &vd->dma;
+
+	*own = (struct dma_space){ .mem = d->mem, .iommu = d->iommu, .endpoint = d->endpoint,
+				   .bounce = d->bounce };
+	return d->port ? dma_attach_iommu(own, d->iommu) : 0;
+}
+
+void virtio_queue_set_dma(struct virtio_dev *vd, unsigned int q, struct dma_space *dma)
+{
+	pthread_rwlock_wrlock(&vd->state_lock);
+	vd->vq[q].dma = dma ? dma : &vd->dma;
+	pthread_rwlock_unlock(&vd->state_lock);
+}
+
 /* ops->queue_threads: queue q's own thread.  It ends when stop_fd is
  * written (never drained, so every thread sees it). */
 struct virtio_queue_thread {
@@ -664,9 +680,7 @@ static void queue_threads_stop(struct virtio_dev *vd)
 
 		if (t->started)
 			pthread_join(t->thread, NULL);
-		pthread_rwlock_wrlock(&vd->state_lock);
-		vd->vq[q].dma = &vd->dma;
-		pthread_rwlock_unlock(&vd->state_lock);
+		virtio_queue_set_dma(vd, q, NULL);
 		if (t->dma.port)
 			dma_detach_iommu(&t->dma);
 	}
@@ -676,8 +690,6 @@ static void queue_threads_stop(struct virtio_dev *vd)
 
 static int queue_threads_start(struct virtio_dev *vd)
 {
-	const struct dma_space *d = &vd->dma;
-
 	vd->queue_thread = calloc(vd->ops->num_queues, sizeof(*vd->queue_thread));
 	if (!vd->queue_thread)
 		return -ENOMEM;
@@ -687,16 +699,10 @@ static int queue_threads_start(struct virtio_dev *vd)
 
 		t->vd = vd;
 		t->q = q;
-		t->dma = (struct dma_space){ .mem = d->mem, .iommu = d->iommu, .endpoint = d->endpoint,
-					     .bounce = d->bounce };
-		if (d->port) {
-			ret = dma_attach_iommu(&t->dma, d->iommu);
-			if (ret)
-				return ret;   /* virtio_pci_stop() unwinds */
-		}
-		pthread_rwlock_wrlock(&vd->state_lock);
-		vd->vq[q].dma = &t->dma;
-		pthread_rwlock_unlock(&vd->state_lock);
+		ret = virtio_dma_clone(vd, &t->dma);
+		if (ret)
+			return ret;   /* virtio_pci_stop() unwinds */
+		virtio_queue_set_dma(vd, q, &t->dma);
 		ret = -pthread_create(&t->thread, NULL, queue_thread, t);
 		if (ret)
 			return ret;

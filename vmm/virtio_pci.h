@@ -210,6 +210,15 @@ int virtio_pci_init(struct virtio_dev *vd, struct pci_bus *bus, unsigned int slo
 		    struct virtio_host *host, struct viommu *iommu,
 		    const struct virtio_dev_ops *ops, void *priv);
 int virtio_pci_start(struct virtio_dev *vd);
+/* For a thread that serves some of vd's queues: a dma_space of its own
+ * with the device's memory, IOMMU, endpoint and bounce account, and
+ * (behind an IOMMU) a port of its own, so that an UNMAP waits for its DMA
+ * window too.  0 or -errno; dma_detach_iommu() closes the port. */
+int virtio_dma_clone(struct virtio_dev *vd, struct dma_space *own);
+/* Queue q's DMA goes through dma from now on (NULL: the device's own
+ * vd->dma); takes state_lock exclusive, so no run of the queue is under
+ * way meanwhile. */
+void virtio_queue_set_dma(struct virtio_dev *vd, unsigned int q, struct dma_space *dma);
 void virtio_pci_stop(struct virtio_dev *vd);
 /* After virtio_pci_stop() and any virtio_pci_dump_state(): the device's
  * locks go (for a harness that creates devices again and again). */
