@@ -9,6 +9,9 @@
 #                          if needed, and sets hist triggers on KVM's
 #                          kvm_exit (by exit_reason) and kvm_msr (by MSR,
 #                          read/write) tracepoints
+#   bench_unprepare        removes those hist triggers again (where vmm
+#                          runs directly they would otherwise stay on the
+#                          host's kernel, costing every later VM exit)
 #   bench_vm LABEL LIMIT ENDPOINT -- CMD...
 #                          runs CMD (a VM whose guest runs the suite
 #                          "bench", guest/blkbench.c; CMD must exec the
@@ -102,6 +105,11 @@ bench_prepare() {
 	grep -qw vmx /proc/cpuinfo && _bench_isa=vmx
 	echo 'hist:keys=exit_reason:size=256' >$_bench_tracing/events/kvm/kvm_exit/trigger 2>/dev/null || :
 	echo 'hist:keys=ecx,write:size=256' >$_bench_tracing/events/kvm/kvm_msr/trigger 2>/dev/null || :
+}
+
+bench_unprepare() {
+	echo '!hist:keys=exit_reason:size=256' >$_bench_tracing/events/kvm/kvm_exit/trigger 2>/dev/null || :
+	echo '!hist:keys=ecx,write:size=256' >$_bench_tracing/events/kvm/kvm_msr/trigger 2>/dev/null || :
 }
 
 _bench_cpu() { # PID: utime + stime in clock ticks (comm may hold spaces), "-" if gone
@@ -250,6 +258,7 @@ bench_l1() {
 	# A VM: ~10 s of boot, 4 phases, power-off
 	_bl_limit=$((4 * _bl_secs + 120))
 	bench_rounds "$_bl_runs" "$_bl_limit" "$_bl_ep" "$@"
+	bench_unprepare
 	rm -rf "$_bl_dir"
 }
 
